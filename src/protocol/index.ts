@@ -1,0 +1,5 @@
+export * from './vocabulary.js';
+export * from './safety.js';
+export * from './inbound.js';
+export * from './outbound.js';
+export * from './parse.js';

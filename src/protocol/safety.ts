@@ -1,0 +1,70 @@
+/**
+ * Guards for values that end up as object keys or as URLs in the DOM.
+ */
+
+/**
+ * Names that a plain object already answers to (`__proto__`, `constructor`, `toString`, ...).
+ * Used as entity ids they would pollute a prototype, or make `id in entities` lie, so an id
+ * with one of these names is refused at the wire boundary.
+ */
+const RESERVED_KEYS: ReadonlySet<string> = new Set([
+  ...Object.getOwnPropertyNames(Object.prototype),
+  '__proto__',
+  'prototype',
+]);
+
+export const MAX_ID_LENGTH = 256;
+
+export function isSafeKey(value: string): boolean {
+  return value.length > 0 && value.length <= MAX_ID_LENGTH && !RESERVED_KEYS.has(value);
+}
+
+// Schemes and shapes a thumbnail or output URL may have. Anything else (javascript:, vbscript:,
+// data:text/html, file:, ...) is dropped before it reaches state.
+const SAFE_ABSOLUTE = /^(?:https?:|blob:)/i;
+const SAFE_DATA_IMAGE = /^data:image\/(?:png|jpe?g|gif|webp|avif|bmp);/i;
+const HAS_SCHEME = /^[a-z][a-z0-9+.-]*:/i;
+
+/**
+ * True for http(s), blob, data:image (raster types only: svg can carry script) and relative
+ * URLs. Control characters and whitespace that browsers strip before parsing a scheme
+ * (`java\tscript:`) are refused outright.
+ */
+export function isSafeUrl(value: string): boolean {
+  if (value.length === 0 || value.length > 2_000_000) return false;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(value)) return false;
+  const trimmed = value.trimStart();
+  if (trimmed !== value) return false;
+  if (SAFE_ABSOLUTE.test(value)) return true;
+  if (SAFE_DATA_IMAGE.test(value)) return true;
+  // Relative: no scheme at all ("/media/a.png", "takes/a.png", "?x", "#y"); protocol-relative
+  // "//host/a.png" is fine too, it inherits http(s) from the page.
+  return !HAS_SCHEME.test(value);
+}
+
+/** Returns the URL when it is safe, else undefined: state never holds an unsafe URL. */
+export function safeUrlOrUndefined(value: string | undefined | null): string | undefined {
+  return typeof value === 'string' && isSafeUrl(value) ? value : undefined;
+}
+
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * True when a parsed JSON value nests at most `maxDepth` levels. Walks with an explicit stack:
+ * a hostile frame nested 100,000 levels deep must not overflow the call stack here, nor later
+ * in immer's freeze or the serializability check, which is why free-form fields are bounded.
+ */
+export function isBoundedJson(value: unknown, maxDepth = MAX_JSON_DEPTH): boolean {
+  if (value === null || typeof value !== 'object') return true;
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (depth > maxDepth) return false;
+    const children = Array.isArray(current) ? current : Object.values(current as object);
+    for (const child of children) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+  return true;
+}
