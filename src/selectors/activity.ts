@@ -1,0 +1,12 @@
+import type { RealtimeState } from '../slices/index.js';
+import { createRealtimeSelector } from './base.js';
+
+export const selectActivityFeed = (state: RealtimeState) => state.activity.feed;
+export const selectProjectActivity = (state: RealtimeState, projectId: string) => state.activity.projects[projectId];
+export const selectRunningProcesses = createRealtimeSelector(
+  [(state: RealtimeState) => state.activity.processes],
+  (processes) => Object.values(processes),
+);
+export const selectCompositePrompt = (state: RealtimeState, nodeId: string) =>
+  state.prompts.entities[nodeId]?.composite_prompt;
+export const selectLatestCompositePrompt = (state: RealtimeState) => state.prompts.latest;

@@ -1,0 +1,134 @@
+/**
+ * What each of the seven creative agents is doing, keyed by agent type, and the hand-offs
+ * between them (a bounded feed, newest last).
+ *
+ * A frame about a task other than the agent's current assignment is a late frame of an earlier
+ * assignment and is ignored; a completed assignment is not reopened by a late progress frame.
+ */
+import { createEntityAdapter, createSlice, type EntityState } from '@reduxjs/toolkit';
+import type { AgentType } from '../protocol/index.js';
+import { clampPercent, pushBounded } from './bounded.js';
+import { agentAssigned, agentCompleted, agentHandedOff, agentProgressed } from './frameEvents.js';
+import { addIngestCases, caseFor } from './ingestCases.js';
+
+export type AgentStatus = 'idle' | 'working' | 'completed';
+
+export interface AgentRecord {
+  agent_type: AgentType;
+  status: AgentStatus;
+  task_id?: string;
+  node_id?: string;
+  current_task?: string;
+  /** Latest step the agent reported within its task. */
+  current_step?: string;
+  progress: number;
+  /** GB of GPU memory in use (reported by the Producer). */
+  vram_usage?: number;
+  estimated_duration?: number;
+  handoff_to?: AgentType;
+  updatedAt: number;
+}
+
+export interface Handoff {
+  from_agent: AgentType;
+  to_agent: AgentType;
+  task_id: string;
+  node_id?: string;
+  notes?: string;
+  at: number;
+}
+
+export const MAX_HANDOFFS = 50;
+
+export const agentsAdapter = createEntityAdapter({ selectId: (agent: AgentRecord) => agent.agent_type });
+
+export interface AgentsState extends EntityState<AgentRecord, AgentType> {
+  handoffs: Handoff[];
+}
+
+const on = caseFor<AgentsState>();
+
+/** The agent's record when the frame is about its current assignment; otherwise undefined. */
+function currentAssignment(state: AgentsState, agentType: AgentType, taskId: string) {
+  const agent = state.entities[agentType];
+  return agent && agent.task_id === taskId ? agent : undefined;
+}
+
+const agentsSlice = createSlice({
+  name: 'agents',
+  initialState: agentsAdapter.getInitialState({ handoffs: [] as Handoff[] }),
+  reducers: {},
+  extraReducers: (builder) =>
+    addIngestCases(builder, [
+      on(agentAssigned, (state, { payload: { frame, receivedAt } }) => {
+        const existing = state.entities[frame.agent_type];
+        // A repeated assigned frame for a task already under way does not reset its progress.
+        if (existing && existing.task_id === frame.task_id && existing.status !== 'idle') return;
+        agentsAdapter.setOne(state, {
+          agent_type: frame.agent_type,
+          status: 'working',
+          task_id: frame.task_id,
+          node_id: frame.node_id,
+          current_task: frame.task_description,
+          progress: 0,
+          vram_usage: existing?.vram_usage,
+          estimated_duration: frame.estimated_duration,
+          updatedAt: receivedAt,
+        });
+      }),
+      on(agentProgressed, (state, { payload: { frame, receivedAt } }) => {
+        let agent = currentAssignment(state, frame.agent_type, frame.task_id);
+        if (!agent && !state.entities[frame.agent_type]) {
+          // Progress for an agent never seen assigned (joined mid-flow): start from here.
+          agentsAdapter.addOne(state, {
+            agent_type: frame.agent_type,
+            status: 'working',
+            task_id: frame.task_id,
+            node_id: frame.node_id,
+            progress: 0,
+            updatedAt: receivedAt,
+          });
+          agent = state.entities[frame.agent_type];
+        }
+        if (!agent || agent.status === 'completed') return;
+        agent.status = 'working';
+        agent.progress = Math.max(agent.progress, clampPercent(frame.progress));
+        if (frame.current_step !== undefined) agent.current_step = frame.current_step;
+        if (frame.vram_usage !== undefined) agent.vram_usage = frame.vram_usage;
+        agent.updatedAt = receivedAt;
+      }),
+      on(agentCompleted, (state, { payload: { frame, receivedAt } }) => {
+        const existing = state.entities[frame.agent_type];
+        if (existing && existing.task_id !== frame.task_id && existing.status === 'working') return;
+        agentsAdapter.setOne(state, {
+          ...(existing ?? { agent_type: frame.agent_type }),
+          status: 'completed',
+          task_id: frame.task_id,
+          node_id: frame.node_id ?? existing?.node_id,
+          progress: 100,
+          handoff_to: frame.handoff_to,
+          updatedAt: receivedAt,
+        });
+      }),
+      on(agentHandedOff, (state, { payload: { frame, receivedAt } }) => {
+        const last = state.handoffs[state.handoffs.length - 1];
+        const repeated =
+          last?.from_agent === frame.from_agent && last.to_agent === frame.to_agent && last.task_id === frame.task_id;
+        if (repeated) return;
+        pushBounded(
+          state.handoffs,
+          {
+            from_agent: frame.from_agent,
+            to_agent: frame.to_agent,
+            task_id: frame.task_id,
+            node_id: frame.node_id,
+            notes: frame.notes,
+            at: receivedAt,
+          },
+          MAX_HANDOFFS,
+        );
+      }),
+    ]),
+});
+
+export const agentsReducer = agentsSlice.reducer;

@@ -1,0 +1,25 @@
+/**
+ * What happened to the socket, as reported by the socket middleware. The connection slice turns
+ * these into the connection state machine (see docs/ARCHITECTURE.md); the middleware only
+ * reports and then acts on the resulting state.
+ */
+import { createAction } from '@reduxjs/toolkit';
+
+export const socketOpening = createAction<{ url: string; at: number }>('connection/socketOpening');
+export const socketOpened = createAction<{ at: number }>('connection/socketOpened');
+export const socketClosed = createAction<{
+  code: number;
+  reason: string;
+  /** True when the client closed it (disconnect, heartbeat or connect timeout). */
+  byClient: boolean;
+  at: number;
+}>('connection/socketClosed');
+/** The WebSocket constructor threw (bad URL, blocked port): not retryable as such. */
+export const socketFailed = createAction<{ error: string; at: number }>('connection/socketFailed');
+export const reconnectScheduled = createAction<{ delayMs: number; at: number }>(
+  'connection/reconnectScheduled',
+);
+/** The connection stayed up long enough that the backoff starts again from the first step. */
+export const connectionStabilized = createAction<{ at: number }>('connection/stabilized');
+export const networkWentOffline = createAction<{ at: number }>('connection/networkWentOffline');
+export const networkCameOnline = createAction<{ at: number }>('connection/networkCameOnline');

@@ -1,0 +1,178 @@
+/**
+ * The connection state machine. Statuses are the story's six; every transition is listed in
+ * docs/ARCHITECTURE.md and has a test. The reducer decides the next status (including what a
+ * close code means, via classifyClose); the middleware performs the effects the status asks for.
+ */
+import { createSlice } from '@reduxjs/toolkit';
+import { classifyClose, type Capability } from '../protocol/index.js';
+import { connect, disconnect } from './commands.js';
+import {
+  connectionStabilized,
+  networkCameOnline,
+  networkWentOffline,
+  reconnectScheduled,
+  socketClosed,
+  socketFailed,
+  socketOpened,
+  socketOpening,
+} from './connectionEvents.js';
+import { heartbeatReceived, sessionInitialized, sessionRestored, shutdownAnnounced } from './frameEvents.js';
+import { addIngestCases, caseFor } from './ingestCases.js';
+
+export const CONNECTION_STATUSES = [
+  'connecting',
+  'connected',
+  'reconnecting',
+  'disconnected',
+  'error',
+  'suspended',
+] as const;
+export type ConnectionStatus = (typeof CONNECTION_STATUSES)[number];
+
+export interface ConnectionState {
+  status: ConnectionStatus;
+  /** Whether the application wants a connection (connect() minus disconnect()). */
+  wanted: boolean;
+  url?: string;
+  /** Reconnect attempts since the connection was last stable (the story's reconnectAttempts). */
+  reconnectAttempts: number;
+  error?: string;
+  lastClose?: { code: number; reason: string; at: number };
+  /** Set once session.init / session.restored arrived on the current socket. */
+  sessionReady: boolean;
+  sessionId?: string;
+  instanceId?: string;
+  /** Set when the backend's instance id changed across a reconnect: it restarted. */
+  restartDetectedAt?: number;
+  capabilities: Capability[];
+  connectedAt?: number;
+  lastHeartbeatAt?: number;
+  nextRetryAt?: number;
+  offline: boolean;
+  /** Why the connection is suspended (container restart), for the status line. */
+  suspendedReason?: string;
+}
+
+export const initialConnectionState: ConnectionState = {
+  status: 'disconnected',
+  wanted: false,
+  reconnectAttempts: 0,
+  sessionReady: false,
+  capabilities: [],
+  offline: false,
+};
+
+const on = caseFor<ConnectionState>();
+
+function sessionEstablished(
+  state: ConnectionState,
+  frame: { session_id: string; instance_id?: string; capabilities: Capability[] },
+  receivedAt: number,
+) {
+  if (state.instanceId && frame.instance_id && frame.instance_id !== state.instanceId) {
+    state.restartDetectedAt = receivedAt;
+  }
+  state.sessionReady = true;
+  state.sessionId = frame.session_id;
+  if (frame.instance_id) state.instanceId = frame.instance_id;
+  state.capabilities = frame.capabilities;
+}
+
+const connectionSlice = createSlice({
+  name: 'connection',
+  initialState: initialConnectionState,
+  reducers: {},
+  extraReducers: (builder) => {
+    builder
+      .addCase(connect, (state, action) => {
+        state.wanted = true;
+        if (action.payload.url) state.url = action.payload.url;
+        if (state.status === 'disconnected' || state.status === 'error') {
+          state.status = 'connecting';
+          state.error = undefined;
+          state.reconnectAttempts = 0;
+        }
+      })
+      .addCase(disconnect, (state) => {
+        state.wanted = false;
+        state.status = 'disconnected';
+        state.sessionReady = false;
+        state.nextRetryAt = undefined;
+        state.suspendedReason = undefined;
+        state.error = undefined;
+      })
+      .addCase(socketOpening, (state, action) => {
+        state.url = action.payload.url;
+        state.nextRetryAt = undefined;
+        // A retry keeps saying "reconnecting" (or "suspended"): no flicker through "connecting".
+        if (state.status === 'disconnected' || state.status === 'error') state.status = 'connecting';
+      })
+      .addCase(socketOpened, (state, action) => {
+        state.status = 'connected';
+        state.connectedAt = action.payload.at;
+        state.lastHeartbeatAt = action.payload.at;
+        state.error = undefined;
+        state.suspendedReason = undefined;
+        state.sessionReady = false;
+      })
+      .addCase(socketClosed, (state, action) => {
+        const { code, reason, at } = action.payload;
+        state.lastClose = { code, reason, at };
+        state.sessionReady = false;
+        state.connectedAt = undefined;
+        if (!state.wanted) {
+          state.status = 'disconnected';
+          return;
+        }
+        const outcome = classifyClose(code);
+        if (outcome === 'fatal') {
+          state.status = 'error';
+          state.wanted = false;
+          state.error = reason || `connection refused (close code ${code})`;
+        } else if (outcome === 'restart') {
+          state.status = 'suspended';
+          state.suspendedReason = reason || 'server restarting';
+        } else if (state.status !== 'suspended') {
+          // A failed attempt while suspended stays suspended until the backend is back.
+          state.status = 'reconnecting';
+        }
+      })
+      .addCase(socketFailed, (state, action) => {
+        state.status = 'error';
+        state.wanted = false;
+        state.error = action.payload.error;
+        state.sessionReady = false;
+      })
+      .addCase(reconnectScheduled, (state, action) => {
+        state.reconnectAttempts += 1;
+        state.nextRetryAt = action.payload.at + action.payload.delayMs;
+      })
+      .addCase(connectionStabilized, (state) => {
+        state.reconnectAttempts = 0;
+      })
+      .addCase(networkWentOffline, (state) => {
+        state.offline = true;
+      })
+      .addCase(networkCameOnline, (state) => {
+        state.offline = false;
+      });
+    addIngestCases(builder, [
+      on(heartbeatReceived, (state, action) => {
+        state.lastHeartbeatAt = action.payload.receivedAt;
+      }),
+      on(shutdownAnnounced, (state, action) => {
+        if (!state.wanted) return;
+        state.status = 'suspended';
+        state.suspendedReason = action.payload.frame.reason ?? 'server restarting';
+      }),
+      on(sessionInitialized, (state, action) => {
+        sessionEstablished(state, action.payload.frame, action.payload.receivedAt);
+      }),
+      on(sessionRestored, (state, action) => {
+        sessionEstablished(state, action.payload.frame, action.payload.receivedAt);
+      }),
+    ]);
+  },
+});
+
+export const connectionReducer = connectionSlice.reducer;
