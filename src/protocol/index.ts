@@ -3,3 +3,4 @@ export * from './safety.js';
 export * from './inbound.js';
 export * from './outbound.js';
 export * from './parse.js';
+export * from './closeCodes.js';
