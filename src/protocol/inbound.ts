@@ -14,8 +14,9 @@ import {
   QUALITY_PRESETS,
   STRUCTURE_TYPES,
   WIRE_NODE_STATUSES,
+  type Capability,
 } from './vocabulary.js';
-import { isBoundedJson, isSafeKey, safeUrlOrUndefined } from './safety.js';
+import { isBoundedJson, isSafeKey, safeUrlOrUndefined, stripProtoKeys } from './safety.js';
 
 // ---------------------------------------------------------------------------------------------
 // Field schemas
@@ -36,10 +37,18 @@ const Count = v.pipe(v.number(), v.integer(), v.minValue(0));
 const Url = v.pipe(v.string(), v.transform((url: string) => safeUrlOrUndefined(url)));
 
 /** Free-form JSON data (task results, agent output, metadata), bounded in depth. */
-const Json = v.pipe(v.unknown(), v.check(isBoundedJson, 'value nests too deeply'));
+const Json = v.pipe(
+  v.unknown(),
+  v.check(isBoundedJson, 'value nests too deeply'),
+  v.transform((value: unknown) => stripProtoKeys(value)),
+);
 const JsonObject = v.pipe(
+  // v.record alone takes an array and turns [1, 2] into {"0": 1, "1": 2}: refuse arrays first.
+  v.unknown(),
+  v.check((value: unknown) => !Array.isArray(value), 'Invalid type: Expected Object but received Array'),
   v.record(ShortText, v.unknown()),
   v.check((value: Record<string, unknown>) => isBoundedJson(value), 'value nests too deeply'),
+  v.transform((value: Record<string, unknown>) => stripProtoKeys(value)),
 );
 
 const Envelope = {
@@ -99,13 +108,25 @@ export const SystemShutdownSchema = v.object({
   instance_id: v.optional(IdSchema),
 });
 
+function isCapability(name: string): name is Capability {
+  return (CAPABILITIES as readonly string[]).includes(name);
+}
+
 const SessionFields = {
   ...Envelope,
   session_id: IdSchema,
   reconnect: v.optional(v.boolean(), false),
   /** Identifies the backend process; a change after a reconnect means it restarted. */
   instance_id: v.optional(IdSchema),
-  capabilities: v.optional(v.array(v.picklist(CAPABILITIES)), []),
+  /** Capabilities this client does not know are ignored, not a reason to refuse the session. */
+  capabilities: v.optional(
+    v.pipe(
+      v.array(v.pipe(v.string(), v.maxLength(64))),
+      v.maxLength(100),
+      v.transform((names: string[]) => names.filter(isCapability)),
+    ),
+    [],
+  ),
   /** Opaque token to present on the next session.init to resume this session. */
   resume_token: v.optional(v.pipe(v.string(), v.maxLength(512))),
   /** Projects the backend considers this session subscribed to. */

@@ -112,13 +112,20 @@ export type EncodeResult = { ok: true; data: string } | { ok: false; reason: str
  * schema comes back as `{ ok: false, reason }` so the caller can surface it.
  */
 export function encodeFrame(frame: OutboundFrame): EncodeResult {
-  const schema = (OUTBOUND_SCHEMAS as Record<string, v.GenericSchema>)[
-    (frame as { type?: unknown })?.type as string
-  ];
-  if (!schema) return { ok: false, reason: `unknown outbound type ${String((frame as { type?: unknown })?.type)}` };
-  const result = v.safeParse(schema, frame);
-  if (!result.success) return { ok: false, reason: describeIssues(result.issues) };
-  return { ok: true, data: JSON.stringify(result.output) };
+  const type = (frame as { type?: unknown } | null | undefined)?.type;
+  // Own keys only: `constructor`, `toString`, `__proto__` must not find Object.prototype's members.
+  if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(OUTBOUND_SCHEMAS, type)) {
+    return { ok: false, reason: `unknown outbound type ${String(type).slice(0, 100)}` };
+  }
+  const schema = (OUTBOUND_SCHEMAS as Record<string, v.GenericSchema>)[type]!;
+  try {
+    const result = v.safeParse(schema, frame);
+    if (!result.success) return { ok: false, reason: describeIssues(result.issues) };
+    // Extra params are free-form: a BigInt or a throwing toJSON must not escape as an exception.
+    return { ok: true, data: JSON.stringify(result.output) };
+  } catch (error) {
+    return { ok: false, reason: `frame cannot be serialized: ${String((error as Error)?.message ?? error).slice(0, 200)}` };
+  }
 }
 
 /** One line per issue: `path: message`. */

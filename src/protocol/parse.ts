@@ -35,7 +35,8 @@ export interface ParseOptions {
 }
 
 const TYPE_PATTERN = /^[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)*$/;
-const decoder = /* @__PURE__ */ new TextDecoder();
+// fatal: bytes that are not valid UTF-8 are refused (not_text) instead of decoded to U+FFFD.
+const decoder = /* @__PURE__ */ new TextDecoder('utf-8', { fatal: true });
 const encoder = /* @__PURE__ */ new TextEncoder();
 
 function utf8Length(text: string, limit: number): number {

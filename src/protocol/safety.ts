@@ -68,3 +68,36 @@ export function isBoundedJson(value: unknown, maxDepth = MAX_JSON_DEPTH): boolea
   }
   return true;
 }
+
+/**
+ * JSON.parse turns a `"__proto__"` key into an own property. It pollutes nothing by itself, but
+ * a later Object.assign or for-in copy of that object would set a prototype. Returns the value
+ * with every own `__proto__` key removed, copying only the objects and arrays on a path to one
+ * (otherwise the value itself is returned). Recursive: call it only on a value that passed
+ * isBoundedJson.
+ */
+export function stripProtoKeys<T>(value: T): T {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    value.forEach((item: unknown, index) => {
+      const stripped = stripProtoKeys(item);
+      if (stripped !== item) (copy ??= value.slice())[index] = stripped;
+    });
+    return (copy ?? value) as T;
+  }
+  const source = value as Record<string, unknown>;
+  let changed = Object.prototype.hasOwnProperty.call(source, '__proto__');
+  const entries: Array<[string, unknown]> = [];
+  for (const key of Object.keys(source)) {
+    if (key === '__proto__') continue;
+    const child = source[key];
+    const stripped = stripProtoKeys(child);
+    if (stripped !== child) changed = true;
+    entries.push([key, stripped]);
+  }
+  if (!changed) return value;
+  const copy: Record<string, unknown> = {};
+  for (const [key, child] of entries) copy[key] = child;
+  return copy as T;
+}
