@@ -8,6 +8,15 @@ export const selectTakeById = (state: RealtimeState, takeId: string): TakeRecord
 
 const selectTakeIdsOfNode = (state: RealtimeState, nodeId: string) => state.nodes.entities[nodeId]?.take_ids;
 
+/**
+ * Last result per take-id list. reselect's `resultEqualityCheck` keeps a single last result for
+ * the whole selector, so with several nodes read in turn (one gallery per node card) it compared
+ * a node's takes with another node's and handed out a new array on every unrelated change. A
+ * node's `take_ids` array keeps its identity until that node's takes change (immer shares it),
+ * so it is a per-node key that needs no cleanup (WeakMap).
+ */
+const lastByIds = new WeakMap<readonly string[], readonly TakeRecord[]>();
+
 /** A node's takes ordered by take number; the same array until that node's takes change. */
 export const selectTakesByNode = createRealtimeSelector(
   [selectTakeIdsOfNode, (state: RealtimeState) => state.takes.entities],
@@ -18,10 +27,13 @@ export const selectTakesByNode = createRealtimeSelector(
       const take = entities[id];
       if (take) takes.push(take);
     }
-    return takes.sort((a, b) => a.take_number - b.take_number || a.id.localeCompare(b.id));
+    takes.sort((a, b) => a.take_number - b.take_number || a.id.localeCompare(b.id));
+    // Unrelated takes arriving change `entities`; reuse this node's previous array when equal.
+    const previous = lastByIds.get(ids);
+    if (previous && shallowEqualArrays(previous, takes)) return previous;
+    lastByIds.set(ids, takes);
+    return takes;
   },
-  // Unrelated takes arriving change `entities`; compare the result so subscribers see no change.
-  { memoizeOptions: { resultEqualityCheck: shallowEqualArrays } },
 );
 
 function shallowEqualArrays(a: readonly unknown[], b: readonly unknown[]): boolean {
