@@ -1,8 +1,6 @@
 import type { BeatRecord, RealtimeState } from '../slices/index.js';
 import { createRealtimeSelector } from './base.js';
 
-const selectNarrative = (state: RealtimeState) => state.narrative;
-
 export interface NarrativeProgressView {
   structure_type?: string;
   current_chapter?: number;
@@ -16,19 +14,45 @@ export interface NarrativeProgressView {
   completed_beats: readonly string[];
 }
 
-/** Chapter/Scene/Shot progress and beats; changes only when the narrative does. */
+/**
+ * Chapter/Scene/Shot progress and beats reached. Reads only the fields it shows, so it changes
+ * only when one of them does: linking a generation or take to a beat (beat table, task links)
+ * leaves the view, and whatever renders it, untouched.
+ */
 export const selectNarrativeProgress = createRealtimeSelector(
-  [selectNarrative],
-  (narrative): NarrativeProgressView => ({
-    structure_type: narrative.structure_type,
-    current_chapter: narrative.current_chapter,
-    total_chapters: narrative.total_chapters,
-    current_scene: narrative.current_scene,
-    total_scenes: narrative.total_scenes,
-    current_shot: narrative.current_shot,
-    total_shots: narrative.total_shots,
-    current_beat: narrative.current_beat,
-    completed_beats: narrative.completed_beats,
+  [
+    // The array first: reselect's weakMapMemoize keys its cache tree on the arguments in order,
+    // so the entries under a replaced array (and the primitives after it) can be collected.
+    (state: RealtimeState) => state.narrative.completed_beats,
+    (state: RealtimeState) => state.narrative.structure_type,
+    (state: RealtimeState) => state.narrative.current_chapter,
+    (state: RealtimeState) => state.narrative.total_chapters,
+    (state: RealtimeState) => state.narrative.current_scene,
+    (state: RealtimeState) => state.narrative.total_scenes,
+    (state: RealtimeState) => state.narrative.current_shot,
+    (state: RealtimeState) => state.narrative.total_shots,
+    (state: RealtimeState) => state.narrative.current_beat,
+  ],
+  (
+    completed_beats,
+    structure_type,
+    current_chapter,
+    total_chapters,
+    current_scene,
+    total_scenes,
+    current_shot,
+    total_shots,
+    current_beat,
+  ): NarrativeProgressView => ({
+    structure_type,
+    current_chapter,
+    total_chapters,
+    current_scene,
+    total_scenes,
+    current_shot,
+    total_shots,
+    current_beat,
+    completed_beats,
   }),
 );
 
