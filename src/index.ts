@@ -6,4 +6,5 @@ export * from './protocol/index.js';
 export * from './slices/index.js';
 export * from './selectors/index.js';
 export * from './replay/index.js';
+export * from './middleware/index.js';
 export * from './store/createRealtimeStore.js';

@@ -42,6 +42,8 @@ const encoder = /* @__PURE__ */ new TextEncoder();
 function utf8Length(text: string, limit: number): number {
   // A string of n UTF-16 units is at most 3n UTF-8 bytes: only measure when it could matter.
   if (text.length * 3 <= limit) return text.length;
+  // Each unit is at least one byte: already over, no need to encode a huge string to know it.
+  if (text.length > limit) return text.length;
   return encoder.encode(text).length;
 }
 

@@ -16,6 +16,7 @@ import {
   socketOpened,
   socketOpening,
 } from './connectionEvents.js';
+import { sessionAssumed, sessionLoaded } from './deliveryEvents.js';
 import { heartbeatReceived, sessionInitialized, sessionRestored, shutdownAnnounced } from './frameEvents.js';
 import { addIngestCases, caseFor } from './ingestCases.js';
 
@@ -149,6 +150,14 @@ const connectionSlice = createSlice({
       })
       .addCase(connectionStabilized, (state) => {
         state.reconnectAttempts = 0;
+      })
+      .addCase(sessionAssumed, (state) => {
+        // A backend that speaks only the story's frames: no capabilities, nothing to wait for.
+        state.sessionReady = true;
+        state.capabilities = [];
+      })
+      .addCase(sessionLoaded, (state, { payload }) => {
+        state.capabilities = payload.capabilities;
       })
       .addCase(networkWentOffline, (state) => {
         state.offline = true;

@@ -105,10 +105,10 @@ export interface FrameRejectedPayload {
   receivedAt: number;
 }
 /** A frame that failed validation: counted and shown, never reduced into the tables. */
-export const frameRejected = createAction<FrameRejectedPayload>('frames/rejected');
+export const frameRejected = createAction<FrameRejectedPayload, 'frames/rejected'>('frames/rejected');
 
 /** A well-formed frame of a type this client does not know (a newer backend). */
-export const unknownFrameReceived = createAction<{ type: string; receivedAt: number }>(
+export const unknownFrameReceived = createAction<{ type: string; receivedAt: number }, 'frames/unknownReceived'>(
   'frames/unknownReceived',
 );
 
@@ -118,7 +118,7 @@ export const duplicateFrameDropped = createAction<{
   project_id: string;
   seq: number;
   receivedAt: number;
-}>('frames/duplicateDropped');
+}, 'frames/duplicateDropped'>('frames/duplicateDropped');
 
 export type IngestAction =
   | FrameAction
@@ -130,4 +130,4 @@ export type IngestAction =
  * Frames that arrived within one tick, reduced as one action: one store notification for a
  * burst. The resulting state equals dispatching each action in `actions` in turn.
  */
-export const framesBatched = createAction<{ actions: IngestAction[] }>('frames/batchReceived');
+export const framesBatched = createAction<{ actions: IngestAction[] }, 'frames/batchReceived'>('frames/batchReceived');

@@ -6,6 +6,7 @@
 import { createSlice } from '@reduxjs/toolkit';
 import { isSafeKey, type InboundFrame, type RejectReason } from '../protocol/index.js';
 import { pushBounded } from './bounded.js';
+import { listenerFailed } from './deliveryEvents.js';
 import {
   duplicateFrameDropped,
   frameRejected,
@@ -26,6 +27,8 @@ export interface FramesState {
   rejected: { total: number; byReason: Partial<Record<RejectReason, number>>; last?: { reason: RejectReason; detail: string; type?: string; at: number } };
   unknown: { total: number; byType: Record<string, number> };
   duplicatesDropped: number;
+  /** Listeners registered with on(type, cb) that threw. */
+  listenerErrors: number;
   recent: RecentFrame[];
   lastReceivedAt?: number;
 }
@@ -39,6 +42,7 @@ const initialState: FramesState = {
   rejected: { total: 0, byReason: {} },
   unknown: { total: 0, byType: {} },
   duplicatesDropped: 0,
+  listenerErrors: 0,
   recent: [],
 };
 
@@ -62,9 +66,9 @@ function apply(state: FramesState, action: IngestAction) {
     const key = known || (room && isSafeKey(type)) ? type : '(other)';
     state.unknown.byType[key] = (state.unknown.byType[key] ?? 0) + 1;
     state.lastReceivedAt = action.payload.receivedAt;
-  } else if ((action as { type: string }).type === duplicateFrameDropped.type) {
+  } else if (duplicateFrameDropped.match(action)) {
     state.duplicatesDropped += 1;
-    state.lastReceivedAt = (action as ReturnType<typeof duplicateFrameDropped>).payload.receivedAt;
+    state.lastReceivedAt = action.payload.receivedAt;
   }
 }
 
@@ -73,6 +77,9 @@ const framesSlice = createSlice({
   initialState,
   reducers: {},
   extraReducers: (builder) => {
+    builder.addCase(listenerFailed, (state) => {
+      state.listenerErrors += 1;
+    });
     builder.addCase(framesBatched, (state, action) => {
       for (const inner of action.payload.actions) apply(state, inner);
     });

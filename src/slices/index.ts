@@ -1,5 +1,7 @@
 export * from './commands.js';
 export * from './connectionEvents.js';
+export * from './deliveryEvents.js';
+export * from './commandFrames.js';
 export * from './frameEvents.js';
 export * from './ingest.js';
 export * from './rootReducer.js';
@@ -19,3 +21,5 @@ export type { ActivityItem, ActivityState, ProcessRecord, ProjectActivity } from
 export { MAX_RECENT_FRAMES } from './framesSlice.js';
 export type { FramesState, RecentFrame } from './framesSlice.js';
 export type { SeqGap, SyncState } from './syncSlice.js';
+export { MAX_RECENT_DROPS } from './outboxSlice.js';
+export type { DroppedCommand, OutboxEntry, OutboxState } from './outboxSlice.js';

@@ -11,6 +11,7 @@ import { createEntityAdapter, createSlice, type EntityState } from '@reduxjs/too
 import type { AgentType, CeleryState, Take } from '../protocol/index.js';
 import { clampPercent, pushBounded, pushUnique } from './bounded.js';
 import { cancelGeneration, startGeneration } from './commands.js';
+import { commandInvalid, nodesMarkedStale } from './deliveryEvents.js';
 import {
   agentAssigned,
   commandAcknowledged,
@@ -56,6 +57,11 @@ export interface NodeRecord {
   assigned_agent?: AgentType;
   /** A start or cancel the user asked for that the backend has not answered yet. */
   pending?: PendingCommand;
+  /**
+   * Set after a backend restart while this node was generating and no frame has confirmed it
+   * since; cleared by the next frame about the node.
+   */
+  stale?: boolean;
   updatedAt: number;
 }
 
@@ -97,10 +103,22 @@ function ensureNode(state: NodesState, nodeId: string, at: number): NodeRecord {
     node = state.entities[nodeId]!;
   }
   node.updatedAt = at;
+  if (node.stale) delete node.stale;
   return node;
 }
 
 type RunMatch = 'current' | 'new' | 'past';
+
+/**
+ * Idle means the node has no run: its task joins the past runs, so a late frame of it (a
+ * PROGRESS sent before a REVOKED, delivered after the backend reported the node idle) is
+ * ignored instead of turning the node back to generating with no end.
+ */
+function retireRun(node: NodeRecord) {
+  if (node.task_id === undefined) return;
+  pushBounded(node.past_task_ids, node.task_id, MAX_PAST_RUNS);
+  node.task_id = undefined;
+}
 
 /** Places a frame's task id among the node's runs, starting a new run when it is new. */
 function matchRun(node: NodeRecord, taskId: string | undefined): RunMatch {
@@ -168,6 +186,15 @@ const nodesSlice = createSlice({
       .addCase(cancelGeneration, (state, { payload }) => {
         const node = ensureNode(state, payload.nodeId, payload.requestedAt);
         node.pending = { kind: 'cancel', commandId: payload.commandId, requestedAt: payload.requestedAt };
+      })
+      .addCase(commandInvalid, (state, { payload }) => {
+        clearPendingWithError(state, payload.commandId, `Not sent: ${payload.reason}`);
+      })
+      .addCase(nodesMarkedStale, (state, { payload }) => {
+        for (const id of payload.nodeIds) {
+          const node = state.entities[id];
+          if (node?.status === 'generating') node.stale = true;
+        }
       });
     addIngestCases(builder, [
       on(taskProgressReceived, (state, { payload: { frame, receivedAt } }) => {
@@ -196,6 +223,7 @@ const nodesSlice = createSlice({
         // The backend's word on the node: authoritative within the current run.
         setStatus(state, node, frame.status);
         if (frame.status !== 'generating') node.pending = undefined;
+        if (frame.status === 'idle') retireRun(node);
         if (frame.progress !== undefined) {
           const progress = clampPercent(frame.progress);
           // Within a running run progress only rises; a new status may legitimately reset it.

@@ -18,6 +18,7 @@ import {
 import { framesReducer } from './framesSlice.js';
 import { narrativeReducer } from './narrativeSlice.js';
 import { nodesReducer } from './nodesSlice.js';
+import { outboxReducer } from './outboxSlice.js';
 import { promptsReducer } from './promptsSlice.js';
 import { syncReducer } from './syncSlice.js';
 import { takesReducer } from './takesSlice.js';
@@ -34,6 +35,7 @@ const combined = combineReducers({
   activity: activityReducer,
   frames: framesReducer,
   sync: syncReducer,
+  outbox: outboxReducer,
 });
 
 export type RealtimeState = ReturnType<typeof combined>;

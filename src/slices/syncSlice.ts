@@ -9,6 +9,7 @@
 import { createSlice } from '@reduxjs/toolkit';
 import { pushBounded, pushUnique } from './bounded.js';
 import { disconnect, subscribeProject, unsubscribeProject } from './commands.js';
+import { sessionCreated, sessionLoaded } from './deliveryEvents.js';
 import {
   framesBatched,
   isFrameAction,
@@ -81,6 +82,17 @@ const syncSlice = createSlice({
       })
       .addCase(unsubscribeProject, (state, { payload }) => {
         state.subscriptions = state.subscriptions.filter((id) => id !== payload.projectId);
+      })
+      .addCase(sessionLoaded, (state, { payload }) => {
+        state.sessionId ??= payload.sessionId;
+        state.resumeToken ??= payload.resumeToken;
+        for (const projectId of payload.subscriptions) if (isSafeKey(projectId)) pushUnique(state.subscriptions, projectId);
+        for (const [projectId, seq] of Object.entries(payload.lastSeq)) {
+          if (isSafeKey(projectId) && state.lastSeq[projectId] === undefined) state.lastSeq[projectId] = seq;
+        }
+      })
+      .addCase(sessionCreated, (state, { payload }) => {
+        state.sessionId = payload.sessionId;
       })
       .addCase(disconnect, (state, { payload }) => {
         if (!payload.forgetSession) return;

@@ -1,16 +1,16 @@
 /**
- * Builds the Redux Toolkit store for the canvas. The socket middleware is wired here and only
- * here (see src/middleware); everything else reaches the socket by dispatching commands.
+ * Builds the Redux Toolkit store for the canvas, with the socket middleware. This is the only
+ * place middleware is wired; everything else reaches the socket by dispatching commands.
  */
 import { configureStore, type Middleware } from '@reduxjs/toolkit';
-import { realtimeReducer, type RealtimeState } from '../slices/index.js';
+import { createSocketMiddleware, type SocketController } from '../middleware/socketMiddleware.js';
+import { isBrowser, type RealtimeOptions } from '../middleware/options.js';
+import { connect, realtimeReducer, type RealtimeState } from '../slices/index.js';
 
-export interface RealtimeStoreOptions {
+export interface RealtimeStoreOptions extends RealtimeOptions {
   /** State to start from (tests, or a state saved by replayFrames). */
   preloadedState?: RealtimeState;
-  /** Redux DevTools; default on outside production. */
-  devTools?: boolean;
-  /** Extra middleware, run after the built-in ones. */
+  /** Extra middleware, run after the built-in ones and before the socket middleware. */
   middleware?: Middleware[];
 }
 
@@ -20,11 +20,30 @@ function isProduction(): boolean {
 }
 
 export function createRealtimeStore(options: RealtimeStoreOptions = {}) {
-  return configureStore({
+  const socket: SocketController = createSocketMiddleware(options);
+  const store = configureStore({
     reducer: realtimeReducer,
     preloadedState: options.preloadedState,
     devTools: options.devTools ?? !isProduction(),
-    middleware: (getDefault) => getDefault().concat(options.middleware ?? []),
+    middleware: (getDefault) =>
+      getDefault({
+        // Frames carry backend JSON (task results, metadata): bounded by the wire contract, but
+        // walking them twice per action in development buys nothing the schema did not check.
+        serializableCheck: { ignoredPaths: ['frames.recent'] },
+        immutableCheck: { ignoredPaths: ['frames.recent'] },
+      })
+        .concat(options.middleware ?? [])
+        .concat(socket.middleware as Middleware),
+  });
+  // The canvas connects on app load in a browser; never by itself in Node or during SSR.
+  if (options.autoConnect ?? isBrowser()) store.dispatch(connect());
+  return Object.assign(store, {
+    /** Listen to frames of a type ('*' for all); returns the unsubscribe function. */
+    on: socket.on,
+    /** Close the socket and stop all timers and listeners (tests, hot reload, unmount). */
+    dispose: socket.dispose,
+    /** Live timers, listeners and socket, for leak checks. */
+    resources: socket.resources,
   });
 }
 

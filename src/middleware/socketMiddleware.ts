@@ -1,0 +1,543 @@
+/**
+ * The socket middleware: the only place a WebSocket lives.
+ *
+ * Inbound: raw frames become ingest actions (one per frame at light traffic, one batched action
+ * per tick under bursts), then `on(type)` listeners run. Outbound: commands dispatched by the
+ * application become frames, through the outbox (state) so that nothing is lost while the link
+ * is down. The connection slice decides the status (the state machine); this module performs
+ * what the status asks for: open, retry after a backoff, ping, give up a dead link.
+ */
+import type { Middleware, UnknownAction } from '@reduxjs/toolkit';
+import { CLIENT_CLOSE, encodeFrame, type InboundFrame, type OutboundFrame, type UnknownFrame } from '../protocol/index.js';
+import {
+  cancelGeneration,
+  commandInvalid,
+  connect,
+  connectionStabilized,
+  disconnect,
+  framesBatched,
+  ingestFrame,
+  listenerFailed,
+  networkCameOnline,
+  networkWentOffline,
+  nodesMarkedStale,
+  outboxDelivered,
+  outboxExpired,
+  outboxOverflowed,
+  outboxSent,
+  reconnectScheduled,
+  sessionAssumed,
+  sessionCreated,
+  sessionLoaded,
+  socketClosed,
+  socketFailed,
+  socketOpened,
+  socketOpening,
+  startGeneration,
+  subscribeProject,
+  unsubscribeProject,
+  type IngestAction,
+  type RealtimeState,
+} from '../slices/index.js';
+import { backoffDelay } from './backoff.js';
+import { createListenerRegistry, type ListenerRegistry } from './listeners.js';
+import {
+  isBrowser,
+  resolveOptions,
+  systemTimers,
+  type BrowserHooks,
+  type RealtimeOptions,
+  type SocketLike,
+  type Timers,
+  type WebSocketConstructor,
+} from './options.js';
+import { clearSession, defaultStorage, loadSession, saveSession, snapshotSession } from './storage.js';
+import { currentUrlEnvironment, resolveWebSocketUrl } from './url.js';
+
+const OPEN = 1;
+
+export interface SocketController {
+  middleware: Middleware<object, RealtimeState>;
+  on: ListenerRegistry['on'];
+  /** Closes the socket, stops every timer and browser listener. The store stays readable. */
+  dispose(): void;
+  /** Counts for leak checks: live timers, browser listeners, frame listeners, open sockets. */
+  resources(): { timers: number; browserListeners: number; frameListeners: number; socket: boolean };
+}
+
+function randomId(random: () => number): string {
+  let id = 'sess-';
+  for (let i = 0; i < 20; i++) id += Math.floor(random() * 36).toString(36);
+  return id;
+}
+
+function defaultRandom(): number {
+  const values = new Uint32Array(1);
+  globalThis.crypto.getRandomValues(values);
+  return values[0]! / 2 ** 32;
+}
+
+export function createSocketMiddleware(options: RealtimeOptions = {}): SocketController {
+  const config = resolveOptions(options);
+  const timers: Timers = options.timers ?? systemTimers;
+  const random = options.random ?? defaultRandom;
+  const storage = options.storage ?? defaultStorage();
+  const listeners = createListenerRegistry();
+  const browser =
+    options.browser === null
+      ? undefined
+      : (options.browser ??
+        (isBrowser()
+          ? {
+              window: globalThis as unknown as BrowserHooks,
+              document: Object.assign(Object.create(null), {
+                addEventListener: (t: string, l: () => void) => globalThis.document.addEventListener(t, l),
+                removeEventListener: (t: string, l: () => void) => globalThis.document.removeEventListener(t, l),
+                visibilityState: () => globalThis.document.visibilityState,
+              }) as BrowserHooks,
+            }
+          : undefined));
+
+  // Everything below is the middleware's own runtime; none of it is state.
+  let api: { dispatch: (action: UnknownAction) => unknown; getState: () => RealtimeState } | undefined;
+  let socket: SocketLike | undefined;
+  let lastFrameAt = 0;
+  let pending: Array<{ data: unknown; at: number }> = [];
+  let flushScheduled = false;
+  let disposed = false;
+  let savedRefs: unknown[] = [];
+  let saveScheduled = false;
+  let forgotten = false;
+  let lastRestartHandled: number | undefined;
+  const liveTimers = new Map<string, unknown>();
+  const browserListeners: Array<() => void> = [];
+
+  const state = () => api!.getState();
+  const dispatch = (action: UnknownAction) => api!.dispatch(action);
+
+  function setTimer(name: string, ms: number, callback: () => void) {
+    clearTimer(name);
+    liveTimers.set(
+      name,
+      timers.setTimeout(() => {
+        liveTimers.delete(name);
+        callback();
+      }, ms),
+    );
+  }
+  function clearTimer(name: string) {
+    const handle = liveTimers.get(name);
+    if (handle !== undefined) {
+      timers.clearTimeout(handle);
+      liveTimers.delete(name);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Outbound
+
+  function sendFrame(frame: OutboundFrame): boolean {
+    if (!socket || socket.readyState !== OPEN) return false;
+    const encoded = encodeFrame(frame);
+    if (!encoded.ok) return false;
+    try {
+      socket.send(encoded.data);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  function subscribeFrame(projectId: string): OutboundFrame {
+    const lastSeq = state().sync.lastSeq[projectId];
+    return lastSeq === undefined ? { type: 'subscribe', project_id: projectId } : { type: 'subscribe', project_id: projectId, last_seq: lastSeq };
+  }
+
+  function expireOutbox() {
+    const now = timers.now();
+    const expired = state()
+      .outbox.entries.filter((entry) => now - entry.enqueuedAt >= config.queueTtlMs)
+      .map((entry) => entry.commandId);
+    if (expired.length > 0) dispatch(outboxExpired({ commandIds: expired, at: now }));
+  }
+
+  /** Sends what waits in the outbox, in order, once the session is ready. */
+  function flushOutbox() {
+    const current = state();
+    if (!socket || socket.readyState !== OPEN || !current.connection.sessionReady) return;
+    expireOutbox();
+    const acks = current.connection.capabilities.includes('ack');
+    const sent: string[] = [];
+    for (const entry of state().outbox.entries) {
+      // With acks, an entry already sent on this socket waits for its ack; resend only after a reconnect.
+      if (acks && entry.sentAt !== undefined && entry.sentAt >= (current.connection.connectedAt ?? 0)) continue;
+      if (!sendFrame(entry.frame)) break;
+      sent.push(entry.commandId);
+    }
+    if (sent.length === 0) return;
+    const at = timers.now();
+    dispatch(outboxSent({ commandIds: sent, at }));
+    // A backend that does not ack: written on an open socket is delivered.
+    if (!acks) dispatch(outboxDelivered({ commandIds: sent, at }));
+  }
+
+  function onSessionReady() {
+    clearTimer('sessionReply');
+    const current = state();
+    const restartAt = current.connection.restartDetectedAt;
+    if (restartAt !== undefined && restartAt !== lastRestartHandled) {
+      lastRestartHandled = restartAt;
+      // The backend restarted: what it knew about running generations may be gone. Nodes still
+      // shown as generating wait for a frame to confirm them.
+      if (current.nodes.generating_ids.length > 0) {
+        dispatch(nodesMarkedStale({ nodeIds: [...current.nodes.generating_ids], at: timers.now() }));
+      }
+    }
+    for (const projectId of current.sync.subscriptions) sendFrame(subscribeFrame(projectId));
+    flushOutbox();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Inbound
+
+  function reportListenerError(type: string, error: unknown) {
+    dispatch(listenerFailed({ type, error: error instanceof Error ? error.message : String(error), at: timers.now() }));
+    const report = (globalThis as { reportError?: (e: unknown) => void }).reportError;
+    if (report) report(error);
+  }
+
+  function flushInbound() {
+    flushScheduled = false;
+    if (pending.length === 0 || !api) return;
+    const batch = pending;
+    pending = [];
+    const wasReady = state().connection.sessionReady;
+    const actions: IngestAction[] = [];
+    const frames: Array<InboundFrame | UnknownFrame> = [];
+    for (const { data, at } of batch) {
+      const { action, frame } = ingestFrame(data, at, { maxBytes: config.maxFrameBytes });
+      actions.push(action);
+      if (frame) frames.push(frame);
+    }
+    dispatch((actions.length === 1 ? actions[0]! : framesBatched({ actions })) as UnknownAction);
+    for (const frame of frames) listeners.emit(frame, reportListenerError);
+    if (!wasReady && state().connection.sessionReady && socket) onSessionReady();
+  }
+
+  function scheduleInbound() {
+    if (flushScheduled) return;
+    flushScheduled = true;
+    if (options.timers) timers.setTimeout(flushInbound, 0);
+    else if (typeof setImmediate === 'function') setImmediate(flushInbound);
+    else timers.setTimeout(flushInbound, 0);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Socket lifecycle
+
+  function detach(ws: SocketLike) {
+    ws.onopen = null;
+    ws.onclose = null;
+    ws.onmessage = null;
+    ws.onerror = null;
+  }
+
+  function stopLinkTimers() {
+    for (const name of ['connect', 'heartbeat', 'sessionReply', 'stable', 'probe']) clearTimer(name);
+  }
+
+  /** The socket is gone (closed by the server, the network, or by us): record it and act. */
+  function handleClose(ws: SocketLike, code: number, reason: string, byClient: boolean) {
+    if (ws !== socket) return;
+    detach(ws);
+    socket = undefined;
+    stopLinkTimers();
+    // Frames that arrived before the close are applied first: nothing received is lost.
+    flushInbound();
+    dispatch(socketClosed({ code, reason, byClient, at: timers.now() }));
+    scheduleRetry();
+  }
+
+  /** Gives up on a socket without waiting for its close handshake (a half-open link never answers). */
+  function abandon(code: number, reason: string) {
+    const ws = socket;
+    if (!ws) return;
+    try {
+      ws.close(code, reason);
+    } catch {
+      // a socket still connecting may refuse a close code; it is abandoned all the same
+    }
+    handleClose(ws, code, reason, true);
+  }
+
+  function scheduleRetry() {
+    const current = state().connection;
+    if (disposed || !current.wanted || current.offline) return;
+    if (current.status !== 'reconnecting' && current.status !== 'suspended') return;
+    const params = current.status === 'suspended' ? config.restartBackoff : config.backoff;
+    const delayMs = backoffDelay(current.reconnectAttempts, params, random());
+    dispatch(reconnectScheduled({ delayMs, at: timers.now() }));
+    setTimer('retry', delayMs, openSocket);
+  }
+
+  function openSocket() {
+    clearTimer('retry');
+    if (disposed || socket) return;
+    const current = state().connection;
+    if (!current.wanted) return;
+    let url: string;
+    try {
+      url = resolveWebSocketUrl(currentUrlEnvironment(current.url ?? options.url, options.env));
+    } catch (error) {
+      dispatch(socketFailed({ error: (error as Error).message, at: timers.now() }));
+      return;
+    }
+    const Ctor: WebSocketConstructor | undefined =
+      options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (!Ctor) {
+      dispatch(
+        socketFailed({
+          error: 'No WebSocket implementation: pass { WebSocket } (e.g. from the "ws" package) in Node',
+          at: timers.now(),
+        }),
+      );
+      return;
+    }
+    dispatch(socketOpening({ url, at: timers.now() }));
+    let ws: SocketLike;
+    try {
+      ws = new Ctor(url, options.protocols);
+    } catch (error) {
+      dispatch(socketFailed({ error: `Cannot open ${url}: ${(error as Error).message}`, at: timers.now() }));
+      return;
+    }
+    socket = ws;
+    try {
+      ws.binaryType = 'arraybuffer';
+    } catch {
+      // not every implementation lets it be set
+    }
+    setTimer('connect', config.connectTimeoutMs, () => abandon(CLIENT_CLOSE.connectTimeout, 'connect timeout'));
+    ws.onopen = () => {
+      if (ws !== socket) return;
+      clearTimer('connect');
+      const at = timers.now();
+      lastFrameAt = at;
+      dispatch(socketOpened({ at }));
+      startSession();
+      setTimer('heartbeat', config.heartbeatIntervalMs, heartbeat);
+      setTimer('stable', config.stableAfterMs, () => dispatch(connectionStabilized({ at: timers.now() })));
+    };
+    ws.onmessage = (event) => {
+      if (ws !== socket) return;
+      lastFrameAt = timers.now();
+      pending.push({ data: event.data, at: lastFrameAt });
+      if (config.batch) scheduleInbound();
+      else flushInbound();
+    };
+    ws.onclose = (event) => handleClose(ws, event.code, event.reason ?? '', false);
+    ws.onerror = () => {
+      // The close event that follows carries the code; nothing to do here.
+    };
+  }
+
+  function startSession() {
+    let { sessionId } = state().sync;
+    const reconnect = sessionId !== undefined;
+    if (!sessionId) {
+      sessionId = randomId(random);
+      dispatch(sessionCreated({ sessionId, at: timers.now() }));
+    }
+    const { resumeToken, lastSeq } = state().sync;
+    sendFrame({
+      type: 'session.init',
+      session_id: sessionId,
+      reconnect,
+      ...(resumeToken !== undefined && { resume_token: resumeToken }),
+      ...(Object.keys(lastSeq).length > 0 && { last_seq: lastSeq }),
+      timestamp: new Date(timers.now()).toISOString(),
+    });
+    setTimer('sessionReply', config.sessionReplyTimeoutMs, () => {
+      if (!socket || state().connection.sessionReady) return;
+      dispatch(sessionAssumed({ at: timers.now() }));
+      onSessionReady();
+    });
+  }
+
+  /** Runs every interval: proves the link alive by wall-clock time, pings, expires the outbox. */
+  function heartbeat() {
+    if (!socket) return;
+    const now = timers.now();
+    // Compare wall-clock time: in a background tab this timer may fire minutes late, and a
+    // silence that long is a dead link whatever the timer thinks.
+    if (now - lastFrameAt > config.heartbeatTimeoutMs) {
+      abandon(CLIENT_CLOSE.heartbeatTimeout, 'heartbeat timeout');
+      return;
+    }
+    sendFrame({ type: 'ping', timestamp: new Date(now).toISOString() });
+    expireOutbox();
+    setTimer('heartbeat', config.heartbeatIntervalMs, heartbeat);
+  }
+
+  /** The page became visible again: check the link now rather than at the next heartbeat. */
+  function probeLink() {
+    const current = state().connection;
+    if (!current.wanted) return;
+    if (!socket) {
+      if (liveTimers.has('retry')) openSocket();
+      return;
+    }
+    if (socket.readyState !== OPEN) return;
+    const now = timers.now();
+    if (now - lastFrameAt > config.heartbeatTimeoutMs) {
+      abandon(CLIENT_CLOSE.heartbeatTimeout, 'heartbeat timeout');
+      return;
+    }
+    if (now - lastFrameAt > config.heartbeatIntervalMs) {
+      const probeStartedAt = now;
+      sendFrame({ type: 'ping', timestamp: new Date(now).toISOString() });
+      setTimer('probe', Math.min(5_000, config.heartbeatIntervalMs), () => {
+        if (lastFrameAt < probeStartedAt) abandon(CLIENT_CLOSE.heartbeatTimeout, 'no answer after the page became visible');
+      });
+    }
+  }
+
+  function closeForGood() {
+    clearTimer('retry');
+    const ws = socket;
+    if (!ws) return;
+    try {
+      ws.close(CLIENT_CLOSE.normal, 'client disconnect');
+    } catch {
+      // ignore
+    }
+    handleClose(ws, CLIENT_CLOSE.normal, 'client disconnect', true);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Persistence
+
+  function persist() {
+    saveScheduled = false;
+    if (!api || forgotten) return;
+    saveSession(storage, snapshotSession(state(), timers.now()));
+  }
+
+  function schedulePersist() {
+    const current = state();
+    const refs = [current.sync, current.outbox.entries, current.connection.capabilities];
+    if (refs.every((ref, i) => ref === savedRefs[i])) return;
+    savedRefs = refs;
+    // Commands must survive a reload right away; positions can follow within a tick.
+    if (refs[1] !== undefined && current.outbox.entries.length > 0) persist();
+    else if (!saveScheduled) {
+      saveScheduled = true;
+      timers.setTimeout(persist, 0);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Browser events
+
+  function listen(target: BrowserHooks | undefined, type: string, listener: () => void) {
+    if (!target) return;
+    target.addEventListener(type, listener);
+    browserListeners.push(() => target.removeEventListener(type, listener));
+  }
+
+  function attachBrowser() {
+    listen(browser?.window, 'offline', () => {
+      dispatch(networkWentOffline({ at: timers.now() }));
+      clearTimer('retry');
+    });
+    listen(browser?.window, 'online', () => {
+      dispatch(networkCameOnline({ at: timers.now() }));
+      const current = state().connection;
+      if (current.wanted && !socket && (current.status === 'reconnecting' || current.status === 'suspended')) openSocket();
+    });
+    const documentHooks = browser?.document;
+    listen(documentHooks, 'visibilitychange', () => {
+      if ((documentHooks?.visibilityState?.() ?? 'visible') === 'visible') probeLink();
+    });
+    // Save before the page goes away (reload, tab close).
+    listen(browser?.window, 'pagehide', persist);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The middleware
+
+  const middleware: Middleware<object, RealtimeState> = (storeApi) => {
+    api = storeApi as typeof api;
+    const stored = loadSession(storage, timers.now(), config.sessionTtlMs, config.queueTtlMs);
+    if (stored) {
+      // Dispatched on the next tick: the store is still being built while middleware is applied.
+      queueMicrotask(() => {
+        if (disposed) return;
+        dispatch(sessionLoaded({ ...stored, at: timers.now() }));
+        if (state().connection.sessionReady) flushOutbox();
+      });
+    }
+    attachBrowser();
+
+    return (next) => (action) => {
+      if (disposed) return next(action);
+      const result = next(action);
+      const a = action as UnknownAction;
+
+      if (connect.match(a)) {
+        if (!socket) openSocket();
+      } else if (disconnect.match(a)) {
+        closeForGood();
+        if (a.payload.forgetSession) {
+          clearSession(storage);
+          savedRefs = [];
+        }
+      } else if (subscribeProject.match(a)) {
+        if (state().connection.sessionReady) sendFrame(subscribeFrame(a.payload.projectId));
+      } else if (unsubscribeProject.match(a)) {
+        if (state().connection.sessionReady) sendFrame({ type: 'unsubscribe', project_id: a.payload.projectId });
+      } else if (startGeneration.match(a) || cancelGeneration.match(a)) {
+        const entry = state().outbox.entries.find((candidate) => candidate.commandId === a.payload.commandId);
+        const encoded = entry ? encodeFrame(entry.frame) : { ok: false as const, reason: 'not queued' };
+        if (!encoded.ok) {
+          dispatch(commandInvalid({ commandId: a.payload.commandId, nodeId: a.payload.nodeId, reason: encoded.reason, at: timers.now() }));
+        } else {
+          const { entries } = state().outbox;
+          if (entries.length > config.queueMax) {
+            const overflow = entries.slice(0, entries.length - config.queueMax).map((e) => e.commandId);
+            dispatch(outboxOverflowed({ commandIds: overflow, at: timers.now() }));
+          }
+          flushOutbox();
+        }
+      }
+      if (!forgotten || !disconnect.match(a)) {
+        if (disconnect.match(a) && a.payload.forgetSession) forgotten = true;
+        else if (connect.match(a)) forgotten = false;
+        if (!forgotten) schedulePersist();
+      }
+      return result;
+    };
+  };
+
+  return {
+    middleware,
+    on: listeners.on,
+    dispose() {
+      if (disposed) return;
+      closeForGood();
+      disposed = true;
+      for (const name of Array.from(liveTimers.keys())) clearTimer(name);
+      for (const remove of browserListeners.splice(0)) remove();
+      listeners.clear();
+      pending = [];
+    },
+    resources() {
+      return {
+        timers: liveTimers.size,
+        browserListeners: browserListeners.length,
+        frameListeners: listeners.count(),
+        socket: socket !== undefined,
+      };
+    },
+  };
+}
