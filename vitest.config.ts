@@ -1,11 +1,32 @@
+import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { svelteTesting } from '@testing-library/svelte/vite';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  plugins: [svelte()],
   test: {
-    include: ['test/**/*.test.ts'],
-    environment: 'node',
+    testTimeout: 15_000,
     // Node 20 has no global WebSocket; msw's ws interceptor needs one to patch.
     execArgv: ['--experimental-websocket'],
-    testTimeout: 15_000,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'node',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/components/**', 'test/svelte/dom/**'],
+          environment: 'node',
+        },
+      },
+      {
+        extends: true,
+        plugins: [svelteTesting()],
+        test: {
+          name: 'dom',
+          include: ['test/components/**/*.test.ts', 'test/svelte/dom/**/*.test.ts'],
+          environment: 'jsdom',
+        },
+      },
+    ],
   },
 });

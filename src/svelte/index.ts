@@ -1,0 +1,10 @@
+/**
+ * canvas-realtime/svelte: the bridge from the store to Svelte 5, the story's API, and the
+ * canvas components.
+ */
+export { fromSelector, type ReadableStore, type StateSource } from './fromSelector.js';
+export { useSelector, type SelectorState } from './useSelector.js';
+export { getRealtimeStore, resolveRealtimeStore, setRealtimeStore } from './context.js';
+export * from './storyShapes.js';
+export * from './websocket.js';
+export { default as ConnectionStatus } from '../components/ConnectionStatus.svelte';
