@@ -19,6 +19,9 @@ export interface BackoffOptions {
 
 export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 500, maxMs: 30_000, factor: 2, jitter: 1 };
 
+/** The longest delay setTimeout can hold; a longer one fires at once (a retry storm). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * The delay before retry number `attempt` (0 for the first retry). `random` is a number in
  * [0, 1): the caller passes Math.random() in production and a fixed value in tests.
@@ -37,6 +40,9 @@ export function resolveBackoff(partial: Partial<BackoffOptions> | undefined): Ba
     throw new RangeError(
       `backoff: need 0 <= initialMs <= maxMs and factor >= 1 (got ${JSON.stringify(merged)})`,
     );
+  }
+  if (!(merged.maxMs <= MAX_TIMER_MS)) {
+    throw new RangeError(`backoff: maxMs must be at most ${MAX_TIMER_MS} ms, the longest timer delay (got ${merged.maxMs})`);
   }
   if (!(merged.jitter >= 0 && merged.jitter <= 1)) {
     throw new RangeError(`backoff: jitter must be between 0 and 1 (got ${merged.jitter})`);
