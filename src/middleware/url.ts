@@ -24,7 +24,8 @@ export const DEFAULT_SERVER_URL = 'ws://127.0.0.1:8000/ws';
 
 function normalize(url: string, location?: { protocol: string; host: string }): string {
   if (/^wss?:\/\//i.test(url)) return url;
-  if (/^https?:\/\//i.test(url)) return url.replace(/^http/i, 'ws');
+  // http -> ws, https -> wss, whatever the case of the scheme ("HTTPS://" must not give "wsS://").
+  if (/^https?:\/\//i.test(url)) return url.replace(/^http(s?):/i, (_, secure: string) => (secure ? 'wss:' : 'ws:'));
   if (url.startsWith('/') && location) return `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}${url}`;
   throw new TypeError(`WebSocket URL must be ws://, wss://, http(s):// or a path starting with "/" (got "${url}")`);
 }
