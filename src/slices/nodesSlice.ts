@@ -102,9 +102,17 @@ function ensureNode(state: NodesState, nodeId: string, at: number): NodeRecord {
     });
     node = state.entities[nodeId]!;
   }
+  return node;
+}
+
+/**
+ * Records that a frame was applied to the node. Called only once the frame passed the run
+ * checks: a late frame of a past or finished run leaves the record as it was (same object, so
+ * memoized selectors do not recompute) and does not confirm a stale node.
+ */
+function touch(node: NodeRecord, at: number) {
   node.updatedAt = at;
   if (node.stale) delete node.stale;
-  return node;
 }
 
 type RunMatch = 'current' | 'new' | 'past';
@@ -152,9 +160,12 @@ function setProgress(node: NodeRecord, progress: number | undefined) {
   if (progress !== undefined) node.progress = Math.max(node.progress, clampPercent(progress));
 }
 
-function addTakes(node: NodeRecord, takes: readonly Take[] | undefined) {
-  if (!takes) return;
-  for (const take of takes) pushUnique(node.take_ids, take.id);
+/** Returns true when a take id was new to the node. */
+function addTakes(node: NodeRecord, takes: readonly Take[] | undefined): boolean {
+  if (!takes) return false;
+  let added = false;
+  for (const take of takes) if (pushUnique(node.take_ids, take.id)) added = true;
+  return added;
 }
 
 function latestTakeNumber(takes: readonly Take[] | undefined): number | undefined {
@@ -178,6 +189,7 @@ const nodesSlice = createSlice({
     builder
       .addCase(startGeneration, (state, { payload }) => {
         const node = ensureNode(state, payload.nodeId, payload.requestedAt);
+        touch(node, payload.requestedAt);
         node.pending = { kind: 'start', commandId: payload.commandId, requestedAt: payload.requestedAt };
         if (payload.context?.scene_id) node.scene_id = payload.context.scene_id;
         if (payload.context?.shot_id) node.shot_id = payload.context.shot_id;
@@ -185,6 +197,7 @@ const nodesSlice = createSlice({
       })
       .addCase(cancelGeneration, (state, { payload }) => {
         const node = ensureNode(state, payload.nodeId, payload.requestedAt);
+        touch(node, payload.requestedAt);
         node.pending = { kind: 'cancel', commandId: payload.commandId, requestedAt: payload.requestedAt };
       })
       .addCase(commandInvalid, (state, { payload }) => {
@@ -203,6 +216,7 @@ const nodesSlice = createSlice({
         const run = matchRun(node, frame.task_id);
         if (run === 'past') return;
         if (run === 'current' && FINISHED.has(node.status) && node.task_id === frame.task_id) return;
+        touch(node, receivedAt);
         setStatus(state, node, statusForCelery(frame.state));
         if (node.status !== 'generating' || node.pending?.kind === 'start') node.pending = undefined;
         setProgress(node, frame.progress);
@@ -216,10 +230,15 @@ const nodesSlice = createSlice({
       on(nodeStateChanged, (state, { payload: { frame, receivedAt } }) => {
         const node = ensureNode(state, frame.node_id, receivedAt);
         const run = matchRun(node, frame.task_id);
-        if (run === 'past') {
-          addTakes(node, frame.takes);
+        // A "generating" frame naming a task whose run already finished is a late one (sent
+        // before the SUCCESS/FAILURE/REVOKED it was overtaken by): it must not reopen the run.
+        const lateForFinishedRun =
+          run === 'current' && frame.task_id !== undefined && frame.status === 'generating' && FINISHED.has(node.status);
+        if (run === 'past' || lateForFinishedRun) {
+          if (addTakes(node, frame.takes)) node.updatedAt = receivedAt;
           return;
         }
+        touch(node, receivedAt);
         // The backend's word on the node: authoritative within the current run.
         setStatus(state, node, frame.status);
         if (frame.status !== 'generating') node.pending = undefined;
@@ -245,6 +264,7 @@ const nodesSlice = createSlice({
         const node = ensureNode(state, frame.node_id, receivedAt);
         const run = matchRun(node, frame.task_id);
         if (run === 'past' || (run === 'current' && FINISHED.has(node.status))) return;
+        touch(node, receivedAt);
         setStatus(state, node, 'generating');
         node.pending = undefined;
         node.message ??= 'Starting generation...';
@@ -254,9 +274,10 @@ const nodesSlice = createSlice({
       }),
       on(generationCompleted, (state, { payload: { frame, receivedAt } }) => {
         const node = ensureNode(state, frame.node_id, receivedAt);
-        addTakes(node, frame.takes);
+        if (addTakes(node, frame.takes)) node.updatedAt = receivedAt;
         const run = matchRun(node, frame.task_id);
         if (run === 'past') return;
+        touch(node, receivedAt);
         setStatus(state, node, 'completed');
         node.pending = undefined;
         node.progress = 100;
@@ -273,6 +294,7 @@ const nodesSlice = createSlice({
         const run = matchRun(node, frame.task_id);
         if (run === 'past') return;
         if (run === 'current' && node.status === 'completed') return;
+        touch(node, receivedAt);
         setStatus(state, node, 'error');
         node.pending = undefined;
         node.error = frame.error;
@@ -280,7 +302,9 @@ const nodesSlice = createSlice({
       }),
       on(agentAssigned, (state, { payload: { frame, receivedAt } }) => {
         if (!frame.node_id) return;
-        ensureNode(state, frame.node_id, receivedAt).assigned_agent = frame.agent_type;
+        const node = ensureNode(state, frame.node_id, receivedAt);
+        touch(node, receivedAt);
+        node.assigned_agent = frame.agent_type;
       }),
       on(commandAcknowledged, (state, { payload: { frame } }) => {
         if (frame.status !== 'rejected') return;
