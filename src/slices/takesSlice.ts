@@ -29,7 +29,11 @@ function upsertTakes(
   for (const take of takes) {
     const existing = state.entities[take.id];
     if (existing) {
-      Object.assign(existing, take);
+      // Only the fields this copy carries: an unsafe URL was turned into `undefined` at the wire
+      // and must not erase the safe value already stored.
+      for (const [key, value] of Object.entries(take)) {
+        if (value !== undefined) (existing as unknown as Record<string, unknown>)[key] = value;
+      }
       if (taskId !== undefined) existing.task_id ??= taskId;
     } else {
       takesAdapter.addOne(state, { ...take, node_id: nodeId, task_id: taskId, receivedAt });
