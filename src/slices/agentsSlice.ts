@@ -99,7 +99,9 @@ const agentsSlice = createSlice({
       }),
       on(agentCompleted, (state, { payload: { frame, receivedAt } }) => {
         const existing = state.entities[frame.agent_type];
-        if (existing && existing.task_id !== frame.task_id && existing.status === 'working') return;
+        // About another task than the current assignment (working or already completed): a late
+        // frame of an earlier one, like agent.progress. Only agent.assigned moves to a new task.
+        if (existing && existing.task_id !== frame.task_id && existing.status !== 'idle') return;
         agentsAdapter.setOne(state, {
           ...(existing ?? { agent_type: frame.agent_type }),
           status: 'completed',
