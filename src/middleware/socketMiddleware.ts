@@ -139,9 +139,13 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
   function sendFrame(frame: OutboundFrame): boolean {
     if (!socket || socket.readyState !== OPEN) return false;
     const encoded = encodeFrame(frame);
-    if (!encoded.ok) return false;
+    return encoded.ok && sendData(encoded.data);
+  }
+
+  function sendData(data: string): boolean {
+    if (!socket || socket.readyState !== OPEN) return false;
     try {
-      socket.send(encoded.data);
+      socket.send(data);
       return true;
     } catch {
       return false;
@@ -168,12 +172,21 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
     expireOutbox();
     const acks = current.connection.capabilities.includes('ack');
     const sent: string[] = [];
+    const invalid: Array<{ commandId: string; nodeId: string; reason: string }> = [];
     for (const entry of state().outbox.entries) {
       // With acks, an entry already sent on this socket waits for its ack; resend only after a reconnect.
       if (acks && entry.sentAt !== undefined && entry.sentAt >= (current.connection.connectedAt ?? 0)) continue;
-      if (!sendFrame(entry.frame)) break;
+      const encoded = encodeFrame(entry.frame);
+      if (!encoded.ok) {
+        // A stored command that no longer validates (saved by an older version, or edited) is
+        // dropped visibly; it must not block the commands queued behind it.
+        invalid.push({ commandId: entry.commandId, nodeId: entry.frame.node_id, reason: encoded.reason });
+        continue;
+      }
+      if (!sendData(encoded.data)) break;
       sent.push(entry.commandId);
     }
+    for (const bad of invalid) dispatch(commandInvalid({ ...bad, at: timers.now() }));
     if (sent.length === 0) return;
     const at = timers.now();
     dispatch(outboxSent({ commandIds: sent, at }));

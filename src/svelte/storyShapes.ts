@@ -63,12 +63,15 @@ export interface NarrativeProgress {
 export type WSMessage = InboundFrame;
 
 export const selectWsState = createSelector(
-  [(state: RealtimeState) => state.connection],
-  (connection): WebSocketState => ({
+  [(state: RealtimeState) => state.connection, (state: RealtimeState) => state.sync.sessionId],
+  (connection, clientSessionId): WebSocketState => ({
     status: connection.status,
     error: connection.error,
     reconnectAttempts: connection.reconnectAttempts,
-    sessionId: connection.sessionId,
+    // The story's client had its session id as soon as the socket opened (it made one or restored
+    // it, then sent it in session.init). connection.sessionId is set only when the backend answers
+    // session.init, which a story-only backend never does; the client's own id is what it holds.
+    sessionId: clientSessionId ?? connection.sessionId,
     lastHeartbeat: connection.lastHeartbeatAt,
   }),
 );
@@ -116,11 +119,15 @@ export const selectStoryNodeStates = createSelector(
       // The story knows four statuses: a cancelled run shows as idle, saying so.
       const cancelled = node.status === 'cancelled';
 
+      // The story's client showed a task.progress frame's step description as the node's
+      // message (`step || message`): the spinner says what the generation is doing right now.
+      const message = node.status === 'generating' ? (node.step ?? node.message) : node.message;
+
       out[node.node_id] = {
         node_id: node.node_id,
         status: node.status === 'cancelled' ? 'idle' : node.status,
         progress: node.progress,
-        message: cancelled ? (node.message ?? 'Generation cancelled') : node.message,
+        message: cancelled ? (node.message ?? 'Generation cancelled') : message,
         error: node.error,
         output_path: node.output_path,
         thumbnail: node.thumbnail,

@@ -5,7 +5,7 @@
  */
 import type { Middleware, UnknownAction } from '@reduxjs/toolkit';
 import { ws } from 'msw';
-import type { SetupServerApi } from 'msw/node';
+import type { SetupServer } from 'msw/node';
 import { vi } from 'vitest';
 import {
   createMemoryStorage,
@@ -308,7 +308,7 @@ export interface BackendBehavior {
  * An msw WebSocket backend on `url`. `behavior` is read at each event, so a test can change it
  * between connections (a restarted backend with a new instance id).
  */
-export function mswBackend(server: SetupServerApi, url: string, behavior: BackendBehavior = {}) {
+export function mswBackend(server: SetupServer, url: string, behavior: BackendBehavior = {}) {
   const link = ws.link(url);
   const connections: BackendConnection[] = [];
   server.use(
