@@ -12,6 +12,7 @@ import {
   duplicateFrameDropped,
   framesBatched,
   isFrameAction,
+  replayGapReported,
   sessionInitialized,
   type IngestAction,
 } from './frameEvents.js';
@@ -43,8 +44,9 @@ export type RealtimeState = ReturnType<typeof combined>;
 /**
  * Replaces duplicates in a run of ingest actions. `lastSeq` is only read; a local overlay
  * tracks positions advanced within the run. Returns the input array when nothing changed.
+ * Exported for the socket middleware, which must not hand a dropped duplicate to listeners.
  */
-function dropDuplicates(lastSeq: Readonly<Record<string, number>>, actions: IngestAction[]): IngestAction[] {
+export function dropDuplicates(lastSeq: Readonly<Record<string, number>>, actions: IngestAction[]): IngestAction[] {
   let overlay: Record<string, number> | undefined;
   let out: IngestAction[] | undefined;
   for (let i = 0; i < actions.length; i++) {
@@ -55,6 +57,10 @@ function dropDuplicates(lastSeq: Readonly<Record<string, number>>, actions: Inge
         // A new session restarts numbering: forget positions for the rest of the run.
         overlay = Object.create(null) as Record<string, number>;
         lastSeq = overlay;
+      } else if (replayGapReported.match(action)) {
+        // The server moved this project's position (trimmed history, or a reset stream).
+        const gap = action.payload.frame;
+        (overlay ??= Object.create(null) as Record<string, number>)[gap.project_id] = gap.to_seq;
       } else {
         const { seq, project_id: projectId, type } = action.payload.frame;
         if (seq !== undefined && projectId !== undefined) {

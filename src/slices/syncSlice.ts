@@ -60,6 +60,8 @@ function onFrame(state: SyncState, action: FrameAction) {
   if (replayGapReported.match(action)) {
     const gap = action.payload.frame;
     pushBounded(state.gaps, { project_id: gap.project_id, from: gap.from_seq, to: gap.to_seq, at: receivedAt, detectedBy: 'server' }, MAX_GAPS);
+    // The stream continues after to_seq; lower than before when the server's stream was reset.
+    state.lastSeq[gap.project_id] = gap.to_seq;
     return;
   }
   const { seq, project_id: projectId } = frame;

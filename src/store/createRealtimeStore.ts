@@ -29,8 +29,9 @@ export function createRealtimeStore(options: RealtimeStoreOptions = {}) {
       getDefault({
         // Frames carry backend JSON (task results, metadata): bounded by the wire contract, but
         // walking them twice per action in development buys nothing the schema did not check.
-        serializableCheck: { ignoredPaths: ['frames.recent'] },
-        immutableCheck: { ignoredPaths: ['frames.recent'] },
+        // Thumbnails arrive as data URLs of a few kB; the checks walk them in development only.
+        serializableCheck: { ignoredPaths: ['frames.recent'], warnAfter: 128 },
+        immutableCheck: { ignoredPaths: ['frames.recent'], warnAfter: 128 },
       })
         .concat(options.middleware ?? [])
         .concat(socket.middleware as Middleware),

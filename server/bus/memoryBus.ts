@@ -1,0 +1,82 @@
+/**
+ * The embedded bus: everything in this process. What `npm start` uses by default.
+ * History survives as long as the process (and can be handed to a new gateway in tests).
+ */
+import type { BusEvent, EventBus, HistoryPage, SessionRecord } from './types.js';
+
+export interface MemoryBusOptions {
+  /** Events kept per project for replay. Default 10,000. */
+  historyLimit?: number;
+  now?: () => number;
+}
+
+export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
+  const historyLimit = options.historyLimit ?? 10_000;
+  const now = options.now ?? Date.now;
+  const streams = new Map<string, { seq: number; events: BusEvent[] }>();
+  const listeners = new Set<(event: BusEvent) => void>();
+  const sessions = new Map<string, { record: SessionRecord; expiresAt: number }>();
+  const commands = new Map<string, number>();
+
+  function stream(projectId: string) {
+    let entry = streams.get(projectId);
+    if (!entry) streams.set(projectId, (entry = { seq: 0, events: [] }));
+    return entry;
+  }
+
+  return {
+    async publish(projectId, frame) {
+      const entry = stream(projectId);
+      entry.seq += 1;
+      const event: BusEvent = { project_id: projectId, seq: entry.seq, frame: { ...frame, project_id: projectId, seq: entry.seq } };
+      entry.events.push(event);
+      if (entry.events.length > historyLimit) entry.events.splice(0, entry.events.length - historyLimit);
+      for (const listener of Array.from(listeners)) listener(event);
+      return event;
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async history(projectId, afterSeq, limit): Promise<HistoryPage> {
+      const entry = streams.get(projectId);
+      if (!entry || entry.events.length === 0) return { events: [] };
+      const oldest = entry.events[0]!.seq;
+      const events: BusEvent[] = [];
+      for (const event of entry.events) {
+        if (event.seq <= afterSeq) continue;
+        events.push(event);
+        if (events.length >= limit) break;
+      }
+      return afterSeq + 1 < oldest ? { events, oldestAvailable: oldest } : { events };
+    },
+    async lastSeq(projectId) {
+      return streams.get(projectId)?.seq ?? 0;
+    },
+    async getSession(sessionId) {
+      const entry = sessions.get(sessionId);
+      if (!entry) return undefined;
+      if (entry.expiresAt <= now()) {
+        sessions.delete(sessionId);
+        return undefined;
+      }
+      return entry.record;
+    },
+    async putSession(record, ttlMs) {
+      sessions.set(record.session_id, { record, expiresAt: now() + ttlMs });
+    },
+    async claimCommand(commandId, ttlMs) {
+      const at = now();
+      const expiresAt = commands.get(commandId);
+      if (expiresAt !== undefined && expiresAt > at) return false;
+      commands.set(commandId, at + ttlMs);
+      if (commands.size > 100_000) {
+        for (const [id, expiry] of commands) if (expiry <= at) commands.delete(id);
+      }
+      return true;
+    },
+    async close() {
+      listeners.clear();
+    },
+  };
+}

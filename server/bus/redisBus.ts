@@ -1,0 +1,117 @@
+/**
+ * The Redis bus: several gateway instances share one event stream.
+ *
+ * - Publishing is one Lua script, so numbering, history and fan-out cannot interleave between
+ *   publishers: INCR the project's seq, XADD the frame to the project's stream with the seq as
+ *   its id (capped with MAXLEN ~), PUBLISH it on one channel that every gateway listens to.
+ * - Replay reads the stream after a seq (XRANGE with an exclusive start); a history trimmed
+ *   past the asked seq is reported, so the client can show a gap.
+ * - Sessions and command ids (for ack dedupe) are keys with a TTL, so a client that moves to
+ *   another instance, or comes back to a restarted one, resumes its session and is not run twice.
+ */
+import { createClient } from 'redis';
+import type { BusEvent, EventBus, HistoryPage, SessionRecord } from './types.js';
+
+export interface RedisBusOptions {
+  url: string;
+  /** Key prefix, so tests and demos can share a server. Default 'cr:'. */
+  prefix?: string;
+  /** Approximate events kept per project stream. Default 10,000. */
+  historyLimit?: number;
+}
+
+const PUBLISH_SCRIPT = `
+local seq = redis.call('INCR', KEYS[1])
+local json = string.sub(ARGV[1], 1, -2) .. ',"seq":' .. seq .. '}'
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], seq .. '-0', 'f', json)
+redis.call('PUBLISH', KEYS[3], json)
+return seq
+`;
+
+export async function createRedisBus(options: RedisBusOptions): Promise<EventBus> {
+  const prefix = options.prefix ?? 'cr:';
+  const historyLimit = options.historyLimit ?? 10_000;
+  const channel = `${prefix}events`;
+  const client = createClient({ url: options.url });
+  const subscriber = client.duplicate();
+  client.on('error', () => {});
+  subscriber.on('error', () => {});
+  await client.connect();
+  await subscriber.connect();
+
+  const listeners = new Set<(event: BusEvent) => void>();
+  await subscriber.subscribe(channel, (message) => {
+    let frame: BusEvent['frame'];
+    try {
+      frame = JSON.parse(message) as BusEvent['frame'];
+    } catch {
+      return;
+    }
+    const event: BusEvent = { project_id: String(frame.project_id), seq: Number(frame.seq), frame };
+    for (const listener of Array.from(listeners)) listener(event);
+  });
+
+  const seqKey = (projectId: string) => `${prefix}seq:${projectId}`;
+  const streamKey = (projectId: string) => `${prefix}stream:${projectId}`;
+
+  async function lastSeq(projectId: string): Promise<number> {
+    return Number((await client.get(seqKey(projectId))) ?? 0);
+  }
+
+  function parseEntry(message: Record<string, string>): BusEvent | undefined {
+    try {
+      const frame = JSON.parse(message.f ?? '') as BusEvent['frame'];
+      return { project_id: String(frame.project_id), seq: Number(frame.seq), frame };
+    } catch {
+      return undefined;
+    }
+  }
+
+  return {
+    async publish(projectId, frame) {
+      const { seq: _ignored, ...rest } = frame as Record<string, unknown>;
+      const json = JSON.stringify({ ...rest, project_id: projectId });
+      const seq = Number(
+        await client.eval(PUBLISH_SCRIPT, {
+          keys: [seqKey(projectId), streamKey(projectId), channel],
+          arguments: [json, String(historyLimit)],
+        }),
+      );
+      return { project_id: projectId, seq, frame: { ...(rest as BusEvent['frame']), project_id: projectId, seq } };
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async history(projectId, afterSeq, limit): Promise<HistoryPage> {
+      const entries = (await client.xRange(streamKey(projectId), `(${afterSeq}-0`, '+', { COUNT: limit })) ?? [];
+      const events = entries.map((entry) => parseEntry(entry.message as Record<string, string>)).filter((e): e is BusEvent => !!e);
+      const first = (await client.xRange(streamKey(projectId), '-', '+', { COUNT: 1 })) ?? [];
+      const oldest = first[0] ? Number(first[0].id.split('-')[0]) : undefined;
+      if (oldest !== undefined && afterSeq + 1 < oldest) return { events, oldestAvailable: oldest };
+      const last = oldest === undefined ? await lastSeq(projectId) : 0;
+      if (oldest === undefined && afterSeq < last) {
+        // The whole history is gone (trimmed to nothing): everything after afterSeq is lost.
+        return { events, oldestAvailable: last + 1 };
+      }
+      return { events };
+    },
+    lastSeq,
+    async getSession(sessionId) {
+      const raw = await client.get(`${prefix}session:${sessionId}`);
+      return raw ? (JSON.parse(raw) as SessionRecord) : undefined;
+    },
+    async putSession(record, ttlMs) {
+      await client.set(`${prefix}session:${record.session_id}`, JSON.stringify(record), { PX: ttlMs });
+    },
+    async claimCommand(commandId, ttlMs) {
+      const result = await client.set(`${prefix}cmd:${commandId}`, '1', { NX: true, PX: ttlMs });
+      return result === 'OK';
+    },
+    async close() {
+      listeners.clear();
+      await subscriber.quit().catch(() => {});
+      await client.quit().catch(() => {});
+    },
+  };
+}

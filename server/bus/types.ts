@@ -1,0 +1,45 @@
+/**
+ * The event bus behind the gateway: what Celery workers and the agent system publish, numbered
+ * per project, with a bounded history for replay, plus the little session state that must
+ * survive a gateway restart. Two implementations: in memory (default, no setup) and Redis
+ * (pub/sub for fan-out across gateway instances, a capped stream per project for replay).
+ */
+
+/** A published event: the frame as clients receive it, with its project and seq filled in. */
+export interface BusEvent {
+  project_id: string;
+  seq: number;
+  frame: Record<string, unknown> & { type: string };
+}
+
+export interface HistoryPage {
+  events: BusEvent[];
+  /**
+   * When the history no longer holds everything after the asked seq: the first seq it still
+   * has. Seqs from the asked one up to this one are lost (reported to the client as a gap).
+   */
+  oldestAvailable?: number;
+}
+
+export interface SessionRecord {
+  session_id: string;
+  resume_token: string;
+  subscriptions: string[];
+  created_at: number;
+}
+
+export interface EventBus {
+  /** Numbers the frame in its project's stream, stores it, and fans it out. */
+  publish(projectId: string, frame: Record<string, unknown> & { type: string }): Promise<BusEvent>;
+  /** Every event of every project, on every gateway instance. */
+  subscribe(listener: (event: BusEvent) => void): () => void;
+  /** Events of a project with seq > afterSeq, oldest first, at most `limit`. */
+  history(projectId: string, afterSeq: number, limit: number): Promise<HistoryPage>;
+  /** The last seq a project used (0 when none). */
+  lastSeq(projectId: string): Promise<number>;
+  getSession(sessionId: string): Promise<SessionRecord | undefined>;
+  putSession(record: SessionRecord, ttlMs: number): Promise<void>;
+  /** Records a command id; false when it was already recorded (a resend): do not run it again. */
+  claimCommand(commandId: string, ttlMs: number): Promise<boolean>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,301 @@
+/**
+ * The reference gateway: speaks docs/PROTOCOL.md to canvas clients over WebSocket, on top of an
+ * event bus (in memory, or Redis for several instances). It imports the wire contract from
+ * src/protocol and nothing else of the client.
+ *
+ * - session.init -> session.init (new) or session.restored (known session and valid resume
+ *   token), with this instance's id and capabilities ack, seq, replay.
+ * - subscribe { project_id, last_seq? } -> replays history after last_seq (a replay.gap when
+ *   history was trimmed), then live events; each event carries its project's seq.
+ * - start_generation / cancel_generation -> ack by command_id, deduplicated: a resent command
+ *   is acked `duplicate` and not run again.
+ * - ping -> system.heartbeat; a system.heartbeat to every client on an interval.
+ * - bad input (not JSON, unknown type, invalid fields) -> an `error` frame; oversized frames and
+ *   floods -> a policy close; everyone else keeps being served.
+ * - shutdown: system.shutdown to everyone, then close 1012 (service restart).
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, Server } from 'node:http';
+import * as v from 'valibot';
+import { WebSocketServer, type WebSocket } from 'ws';
+import {
+  OUTBOUND_SCHEMAS,
+  SERVER_CLOSE,
+  describeIssues,
+  type OutboundFrame,
+  type OutboundFrameOf,
+} from '../src/protocol/index.js';
+import type { BusEvent, EventBus, SessionRecord } from './bus/types.js';
+
+export interface CommandContext {
+  sessionId: string;
+  /** The project the command names, else the session's first subscription, else 'default'. */
+  projectId: string;
+}
+
+export interface GatewayOptions {
+  bus: EventBus;
+  /** Attach to this HTTP server (upgrade on `path`); else listen on host:port. */
+  server?: Server;
+  host?: string;
+  port?: number;
+  path?: string;
+  instanceId?: string;
+  heartbeatMs?: number;
+  sessionTtlMs?: number;
+  /** Frames larger than this close the socket with 1009. Default 256 KiB. */
+  maxPayloadBytes?: number;
+  /** More than this many frames per second from one client closes it with 1008. Default 200. */
+  maxFramesPerSecond?: number;
+  /** Runs an accepted command (the pipeline simulator, or a Celery bridge). */
+  onCommand?: (frame: OutboundFrameOf<'start_generation'> | OutboundFrameOf<'cancel_generation'>, context: CommandContext) => void;
+  log?: (message: string) => void;
+}
+
+export interface Gateway {
+  instanceId: string;
+  /** The port it listens on (after `ready`). */
+  port(): number;
+  ready: Promise<void>;
+  clientCount(): number;
+  /** Graceful: system.shutdown, then close every client with 1012. */
+  shutdown(reason?: string): Promise<void>;
+  /** Abrupt: terminate every socket (clients see 1006), as a killed process would. */
+  terminate(): Promise<void>;
+}
+
+interface Client {
+  ws: WebSocket;
+  sessionId?: string;
+  subscriptions: Map<string, { lastSent: number; buffering: BusEvent[] | undefined }>;
+  frameTimes: number[];
+}
+
+const HISTORY_PAGE = 5_000;
+
+export function createGateway(options: GatewayOptions): Gateway {
+  const bus = options.bus;
+  const instanceId = options.instanceId ?? `gw-${randomBytes(4).toString('hex')}`;
+  const heartbeatMs = options.heartbeatMs ?? 10_000;
+  const sessionTtlMs = options.sessionTtlMs ?? 24 * 60 * 60_000;
+  const maxFramesPerSecond = options.maxFramesPerSecond ?? 200;
+  const log = options.log ?? (() => {});
+  const clients = new Set<Client>();
+
+  const wss = options.server
+    ? new WebSocketServer({ server: options.server, path: options.path ?? '/ws', maxPayload: options.maxPayloadBytes ?? 256 * 1024 })
+    : new WebSocketServer({ host: options.host ?? '127.0.0.1', port: options.port ?? 0, path: options.path, maxPayload: options.maxPayloadBytes ?? 256 * 1024 });
+
+  const ready = options.server
+    ? Promise.resolve()
+    : new Promise<void>((resolve, reject) => {
+        wss.once('listening', resolve);
+        wss.once('error', reject);
+      });
+
+  function send(client: Client, frame: Record<string, unknown>) {
+    if (client.ws.readyState === client.ws.OPEN) client.ws.send(JSON.stringify(frame));
+  }
+
+  function sendError(client: Client, code: string, message: string, commandId?: string) {
+    send(client, { type: 'error', code, message, ...(commandId && { command_id: commandId }), timestamp: new Date().toISOString() });
+  }
+
+  const unsubscribeBus = bus.subscribe((event) => {
+    for (const client of clients) {
+      const sub = client.subscriptions.get(event.project_id);
+      if (!sub) continue;
+      if (sub.buffering) sub.buffering.push(event);
+      else deliver(client, sub, event);
+    }
+  });
+
+  function deliver(client: Client, sub: { lastSent: number }, event: BusEvent) {
+    if (event.seq <= sub.lastSent) return;
+    sub.lastSent = event.seq;
+    send(client, event.frame);
+  }
+
+  async function subscribe(client: Client, projectId: string, lastSeq: number | undefined) {
+    const existing = client.subscriptions.get(projectId);
+    if (existing && lastSeq === undefined) return;
+    // Buffer live events while the history is read, so none falls between the two.
+    const sub = { lastSent: lastSeq ?? 0, buffering: [] as BusEvent[] | undefined };
+    client.subscriptions.set(projectId, sub);
+    if (lastSeq === undefined) {
+      // A fresh subscription starts from now.
+      sub.lastSent = await bus.lastSeq(projectId);
+    } else {
+      const current = await bus.lastSeq(projectId);
+      if (lastSeq > current) {
+        // The stream was reset (history and numbering lost): tell the client to start over.
+        send(client, { type: 'replay.gap', project_id: projectId, from_seq: current + 1, to_seq: current, timestamp: new Date().toISOString() });
+        sub.lastSent = current;
+      }
+      let after = Math.min(lastSeq, current);
+      for (;;) {
+        const page = await bus.history(projectId, after, HISTORY_PAGE);
+        if (page.oldestAvailable !== undefined && after === lastSeq) {
+          send(client, { type: 'replay.gap', project_id: projectId, from_seq: lastSeq + 1, to_seq: page.oldestAvailable - 1, timestamp: new Date().toISOString() });
+        }
+        for (const event of page.events) deliver(client, sub, event);
+        if (page.events.length < HISTORY_PAGE) break;
+        after = page.events[page.events.length - 1]!.seq;
+      }
+    }
+    const buffered = sub.buffering ?? [];
+    sub.buffering = undefined;
+    for (const event of buffered) deliver(client, sub, event);
+  }
+
+  async function startSession(client: Client, frame: OutboundFrameOf<'session.init'>) {
+    const known = await bus.getSession(frame.session_id);
+    let record: SessionRecord;
+    let restored = false;
+    if (known && frame.resume_token !== undefined && frame.resume_token === known.resume_token) {
+      record = known;
+      restored = true;
+    } else {
+      // Unknown session, or a token this gateway did not issue (or that expired): a new session.
+      record = {
+        session_id: `s-${randomBytes(9).toString('hex')}`,
+        resume_token: randomBytes(24).toString('base64url'),
+        subscriptions: [],
+        created_at: Date.now(),
+      };
+    }
+    await bus.putSession(record, sessionTtlMs);
+    client.sessionId = record.session_id;
+    send(client, {
+      type: restored ? 'session.restored' : 'session.init',
+      session_id: record.session_id,
+      reconnect: restored,
+      instance_id: instanceId,
+      capabilities: ['ack', 'seq', 'replay'],
+      resume_token: record.resume_token,
+      subscriptions: record.subscriptions,
+      timestamp: new Date().toISOString(),
+    });
+  }
+
+  async function persistSubscriptions(client: Client) {
+    if (!client.sessionId) return;
+    const record = await bus.getSession(client.sessionId);
+    if (!record) return;
+    await bus.putSession({ ...record, subscriptions: Array.from(client.subscriptions.keys()) }, sessionTtlMs);
+  }
+
+  async function runCommand(client: Client, frame: OutboundFrameOf<'start_generation'> | OutboundFrameOf<'cancel_generation'>) {
+    const commandId = frame.command_id;
+    if (commandId !== undefined) {
+      const first = await bus.claimCommand(commandId, sessionTtlMs);
+      send(client, { type: 'ack', command_id: commandId, status: first ? 'accepted' : 'duplicate', timestamp: new Date().toISOString() });
+      if (!first) return;
+    }
+    const projectId = frame.project_id ?? client.subscriptions.keys().next().value ?? 'default';
+    options.onCommand?.(frame, { sessionId: client.sessionId ?? '', projectId });
+  }
+
+  function tooFast(client: Client): boolean {
+    const now = Date.now();
+    client.frameTimes.push(now);
+    while (client.frameTimes.length > 0 && now - client.frameTimes[0]! > 1_000) client.frameTimes.shift();
+    return client.frameTimes.length > maxFramesPerSecond;
+  }
+
+  async function handle(client: Client, data: string) {
+    if (tooFast(client)) {
+      client.ws.close(SERVER_CLOSE.policyViolation, 'too many frames');
+      return;
+    }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(data);
+    } catch {
+      sendError(client, 'bad_frame', 'frame is not JSON');
+      return;
+    }
+    const type = (raw as { type?: unknown } | null)?.type;
+    if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(OUTBOUND_SCHEMAS, type)) {
+      sendError(client, 'unknown_type', `unknown frame type ${JSON.stringify(type)?.slice(0, 80)}`);
+      return;
+    }
+    const result = v.safeParse(OUTBOUND_SCHEMAS[type as keyof typeof OUTBOUND_SCHEMAS], raw);
+    if (!result.success) {
+      const commandId = (raw as { command_id?: unknown }).command_id;
+      sendError(client, 'invalid_frame', describeIssues(result.issues), typeof commandId === 'string' ? commandId.slice(0, 256) : undefined);
+      return;
+    }
+    const frame = result.output as OutboundFrame;
+    switch (frame.type) {
+      case 'session.init':
+        await startSession(client, frame);
+        break;
+      case 'subscribe':
+        await subscribe(client, frame.project_id, frame.last_seq);
+        await persistSubscriptions(client);
+        break;
+      case 'unsubscribe':
+        client.subscriptions.delete(frame.project_id);
+        await persistSubscriptions(client);
+        break;
+      case 'ping':
+        send(client, { type: 'system.heartbeat', server_time: Date.now(), instance_id: instanceId, timestamp: new Date().toISOString() });
+        break;
+      case 'start_generation':
+      case 'cancel_generation':
+        await runCommand(client, frame);
+        break;
+    }
+  }
+
+  wss.on('connection', (ws: WebSocket, _request: IncomingMessage) => {
+    const client: Client = { ws, subscriptions: new Map(), frameTimes: [] };
+    clients.add(client);
+    // Frames of one client are handled in order, one after another.
+    let chain = Promise.resolve();
+    ws.on('message', (data, isBinary) => {
+      const text = isBinary ? Buffer.from(data as Buffer).toString('utf8') : data.toString();
+      chain = chain.then(() => handle(client, text)).catch((error: unknown) => {
+        log(`gateway: error handling a frame: ${(error as Error).message}`);
+        sendError(client, 'internal', 'the gateway could not handle this frame');
+      });
+    });
+    ws.on('close', () => clients.delete(client));
+    ws.on('error', () => clients.delete(client));
+  });
+
+  const heartbeat = setInterval(() => {
+    const frame = { type: 'system.heartbeat', server_time: Date.now(), instance_id: instanceId, timestamp: new Date().toISOString() };
+    for (const client of clients) send(client, frame);
+  }, heartbeatMs);
+  heartbeat.unref?.();
+
+  async function closeServer() {
+    clearInterval(heartbeat);
+    unsubscribeBus();
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+  }
+
+  return {
+    instanceId,
+    ready,
+    port() {
+      const address = (options.server ?? wss).address();
+      return typeof address === 'object' && address ? address.port : 0;
+    },
+    clientCount: () => clients.size,
+    async shutdown(reason = 'server restarting') {
+      for (const client of clients) {
+        send(client, { type: 'system.shutdown', reason, instance_id: instanceId, timestamp: new Date().toISOString() });
+      }
+      for (const client of clients) client.ws.close(SERVER_CLOSE.serviceRestart, reason);
+      await closeServer();
+    },
+    async terminate() {
+      for (const client of clients) client.ws.terminate();
+      clients.clear();
+      await closeServer();
+    },
+  };
+}

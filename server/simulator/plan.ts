@@ -1,0 +1,172 @@
+/**
+ * What one generation looks like on the bus, as Celery workers and the agent system would
+ * publish it. Pure: the same request, run number and seed give the same frames (timestamps
+ * are added when they are published).
+ */
+import type { AgentType, GenerationContext } from '../../src/protocol/index.js';
+import { makeThumbnail } from './thumbnail.js';
+import { hashString, seededRandom } from './random.js';
+
+export interface GenerationRequest {
+  node_id: string;
+  params: { prompt?: string; negative_prompt?: string; width?: number; height?: number; steps?: number; cfg_scale?: number; seed?: number };
+  context?: GenerationContext;
+  command_id?: string;
+}
+
+export type Frame = Record<string, unknown> & { type: string };
+
+export interface PlannedFrame {
+  /** Delay after the previous frame, in ms at speed 1. */
+  delayMs: number;
+  frame: Frame;
+}
+
+export interface Plan {
+  task_id: string;
+  take_id: string;
+  outcome: 'success' | 'failure';
+  frames: PlannedFrame[];
+}
+
+export interface PlanOptions {
+  /** Seed of the whole simulation. */
+  seed: number;
+  /** Run number of this node (1 for its first generation): the take number. */
+  run: number;
+  /** Chance that a run fails (CUDA out of memory). Default 0.15; a prompt containing "fail" always fails. */
+  failureRate?: number;
+  /** Denoising steps reported (default: params.steps, capped to 30 so the demo stays lively). */
+  maxReportedSteps?: number;
+}
+
+const PIPELINE: Array<{ agent: AgentType; task: string; note: string }> = [
+  { agent: 'Producer', task: 'Scheduling the shot and GPU budget', note: 'Budget approved: 1 take at standard quality' },
+  { agent: 'Screenwriter', task: 'Refining the shot description', note: 'Tightened the action line' },
+  { agent: 'CastingDirector', task: 'Matching character references', note: 'Character sheets locked' },
+  { agent: 'ArtDirector', task: 'Applying the style guide', note: 'Palette and lens language applied' },
+  { agent: 'Cinematographer', task: 'Framing and lighting', note: 'Wide establishing, golden hour key light' },
+];
+const POST: Array<{ agent: AgentType; task: string; note: string }> = [
+  { agent: 'SoundDesigner', task: 'Sketching the ambience cue', note: 'Room tone and wind bed noted' },
+  { agent: 'Editor', task: 'Reviewing the new take', note: 'Take added to the shot bin' },
+];
+
+const KEYWORDS: Record<string, string[]> = {
+  default: ['anticipation', 'quiet'],
+  Resolve: ['determination', 'warm light'],
+  Tension: ['unease', 'hard shadows'],
+  Wonder: ['awe', 'soft haze'],
+  Loss: ['grief', 'muted colour'],
+};
+
+export function planGeneration(request: GenerationRequest, options: PlanOptions): Plan {
+  const random = seededRandom(options.seed ^ Math.imul(options.run, 0x9e3779b1) ^ hashString(request.node_id));
+  const id = () => Math.floor(random() * 2 ** 32).toString(16).padStart(8, '0');
+  const task_id = `celery-${id()}${id()}`;
+  const take_id = `take-${request.node_id}-${options.run}-${id().slice(0, 4)}`;
+  const prompt = request.params.prompt?.trim() || 'an empty stage';
+  const forcedFailure = /\bfail\b/i.test(prompt);
+  const outcome = forcedFailure || random() < (options.failureRate ?? 0.15) ? 'failure' : 'success';
+  const context = request.context ?? {};
+  const scene = context.scene_id ?? 'S001';
+  const shot = context.shot_id ?? 'P001';
+  const beat = context.emotional_beat;
+  const frames: PlannedFrame[] = [];
+  const node = request.node_id;
+  const at = (delayMs: number, frame: Frame) => frames.push({ delayMs, frame });
+
+  at(0, { type: 'generation.started', node_id: node, task_id, ...(request.command_id && { command_id: request.command_id }), scene_id: scene, shot_id: shot, ...(beat && { emotional_beat: beat }) });
+  at(60, { type: 'task.progress', task_id, node_id: node, state: 'PENDING', progress: 0, message: 'Queued on the GPU worker' });
+  if (beat) {
+    at(80, { type: 'narrative.beat', beat_name: beat, scene_id: scene, shot_id: shot, keywords: KEYWORDS[beat] ?? KEYWORDS.default, node_id: node, task_id });
+  }
+
+  // The agents prepare the prompt, one after another, each handing off to the next.
+  const notes: Record<string, string> = {};
+  PIPELINE.forEach((step, index) => {
+    const agentTask = `${task_id}-${step.agent.toLowerCase()}`;
+    at(120, { type: 'agent.assigned', agent_type: step.agent, task_id: agentTask, task_description: step.task, node_id: node, estimated_duration: 2 });
+    for (const progress of [35, 70]) {
+      at(140, {
+        type: 'agent.progress',
+        agent_type: step.agent,
+        task_id: agentTask,
+        progress,
+        current_step: step.task,
+        node_id: node,
+        ...(step.agent === 'Producer' && { vram_usage: Math.round((6 + random() * 10) * 10) / 10 }),
+      });
+    }
+    notes[step.agent] = step.note;
+    const next = PIPELINE[index + 1]?.agent;
+    at(120, { type: 'agent.completed', agent_type: step.agent, task_id: agentTask, node_id: node, output: { note: step.note }, ...(next && { handoff_to: next }) });
+    if (next) at(40, { type: 'agent.handoff', from_agent: step.agent, to_agent: next, task_id, node_id: node, notes: step.note });
+  });
+
+  const composite = {
+    base_prompt: prompt,
+    character_refs: context.character_refs ?? [],
+    style_refs: context.style_refs ?? [],
+    ...(context.location_ref && { location_ref: context.location_ref }),
+    emotional_keywords: beat ? (KEYWORDS[beat] ?? KEYWORDS.default!) : [],
+    agent_notes: notes,
+  };
+  at(100, { type: 'prompt.composite', node_id: node, task_id, composite_prompt: composite });
+
+  // The Celery task: granular steps.
+  const denoise = Math.max(4, Math.min(request.params.steps ?? 20, options.maxReportedSteps ?? 30));
+  const total = denoise + 4;
+  let step = 0;
+  const progressAt = (s: number) => Math.round((s / total) * 100);
+  at(150, { type: 'task.progress', task_id, node_id: node, state: 'STARTED', progress: 0, step: 'Loading model', current_step: ++step, total_steps: total });
+  at(250, { type: 'task.progress', task_id, node_id: node, state: 'PROGRESS', progress: progressAt(step), step: 'Encoding prompt', current_step: ++step, total_steps: total });
+  const failAt = outcome === 'failure' ? Math.floor(denoise * (0.3 + random() * 0.5)) : -1;
+  for (let k = 1; k <= denoise; k++) {
+    at(110 + Math.floor(random() * 60), {
+      type: 'task.progress',
+      task_id,
+      node_id: node,
+      state: 'PROGRESS',
+      progress: progressAt(step),
+      step: `Denoising ${k}/${denoise}`,
+      current_step: ++step,
+      total_steps: total,
+      message: `Sampler: DPM++ 2M, cfg ${request.params.cfg_scale ?? 7}`,
+    });
+    if (k === failAt) {
+      const error = 'CUDA out of memory while denoising (simulated)';
+      at(120, { type: 'task.progress', task_id, node_id: node, state: 'FAILURE', progress: progressAt(step), message: error, result: { exc_type: 'OutOfMemoryError', exc_message: error } });
+      at(40, { type: 'generation.error', node_id: node, task_id, error, message: 'The GPU ran out of memory. Try a smaller size or fewer steps.' });
+      at(60, { type: 'agent.completed', agent_type: 'Producer', task_id: `${task_id}-producer`, node_id: node, output: { note: 'Run failed: GPU memory' } });
+      return { task_id, take_id, outcome, frames };
+    }
+  }
+  at(200, { type: 'task.progress', task_id, node_id: node, state: 'PROGRESS', progress: progressAt(step), step: 'Decoding latents', current_step: ++step, total_steps: total });
+  at(200, { type: 'task.progress', task_id, node_id: node, state: 'PROGRESS', progress: progressAt(step), step: 'Saving take', current_step: ++step, total_steps: total });
+
+  const thumbnail = makeThumbnail(random());
+  const output_path = `/media/${node}/${take_id}.png`;
+  const take = {
+    id: take_id,
+    take_number: options.run,
+    path: output_path,
+    thumbnail,
+    created_at: '', // filled when published
+    scene_id: scene,
+    shot_id: shot,
+    quality_preset: (request.params.steps ?? 20) >= 40 ? 'high' : (request.params.steps ?? 20) <= 10 ? 'low' : 'standard',
+    composite_prompt: composite,
+    ...(beat && { emotional_beat: beat }),
+    metadata: { width: request.params.width ?? 1024, height: request.params.height ?? 576, seed: request.params.seed ?? Math.floor(random() * 1e9) },
+  };
+  at(150, { type: 'task.progress', task_id, node_id: node, state: 'SUCCESS', progress: 100, step: 'Done', current_step: total, total_steps: total, result: { take_id, output_path } });
+  at(40, { type: 'generation.completed', node_id: node, task_id, output_path, thumbnail, takes: [take] });
+  POST.forEach((post) => {
+    const agentTask = `${task_id}-${post.agent.toLowerCase()}`;
+    at(100, { type: 'agent.assigned', agent_type: post.agent, task_id: agentTask, task_description: post.task, node_id: node });
+    at(160, { type: 'agent.progress', agent_type: post.agent, task_id: agentTask, progress: 60, current_step: post.task, node_id: node });
+    at(140, { type: 'agent.completed', agent_type: post.agent, task_id: agentTask, node_id: node, output: { note: post.note } });
+  });
+  return { task_id, take_id, outcome, frames };
+}

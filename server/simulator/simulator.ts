@@ -1,0 +1,153 @@
+/**
+ * The pipeline simulator: publishes onto the bus exactly what Celery workers and the agent
+ * system would, in response to start_generation / cancel_generation, plus the project activity
+ * that arrives from elsewhere (structure changes, Git commits, narrative progress).
+ * Deterministic for a seed; `speed` scales every delay (2 = twice as fast).
+ */
+import type { OutboundFrameOf } from '../../src/protocol/index.js';
+import type { EventBus } from '../bus/types.js';
+import type { CommandContext } from '../gateway.js';
+import { planGeneration, type Frame, type Plan } from './plan.js';
+import { seededRandom } from './random.js';
+
+export interface SimulatorOptions {
+  bus: EventBus;
+  seed?: number;
+  speed?: number;
+  failureRate?: number;
+  /** Publish background project activity (structure.changed, git.*) every this many ms at speed 1; 0 = never. Default 9000. */
+  ambientEveryMs?: number;
+  log?: (message: string) => void;
+}
+
+interface Run {
+  plan: Plan;
+  projectId: string;
+  index: number;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+export interface Simulator {
+  handleCommand(frame: OutboundFrameOf<'start_generation'> | OutboundFrameOf<'cancel_generation'>, context: CommandContext): void;
+  /** Runs under way, by node id. */
+  activeRuns(): string[];
+  stop(): void;
+}
+
+const SCENES = ['S001', 'S002', 'S003', 'S004'];
+
+export function createSimulator(options: SimulatorOptions): Simulator {
+  const bus = options.bus;
+  const seed = options.seed ?? 2026;
+  const speed = options.speed ?? 1;
+  const log = options.log ?? (() => {});
+  const runs = new Map<string, Run>();
+  const runCounts = new Map<string, number>();
+  const projects = new Set<string>();
+  const ambientRandom = seededRandom(seed ^ 0x5eed);
+  let shotCounter = 0;
+  let stopped = false;
+
+  const publish = (projectId: string, frame: Frame) => {
+    const stamped: Frame = { ...frame, timestamp: new Date().toISOString() };
+    if (stamped.type === 'generation.completed' && Array.isArray(stamped.takes)) {
+      stamped.takes = (stamped.takes as Array<Record<string, unknown>>).map((take) => ({ ...take, created_at: stamped.timestamp }));
+    }
+    return bus.publish(projectId, stamped).catch((error: unknown) => log(`simulator: publish failed: ${(error as Error).message}`));
+  };
+
+  function step(nodeId: string) {
+    const run = runs.get(nodeId);
+    if (!run || stopped) return;
+    const planned = run.plan.frames[run.index];
+    if (!planned) {
+      runs.delete(nodeId);
+      if (run.plan.outcome === 'success') advanceNarrative(run.projectId);
+      return;
+    }
+    run.index += 1;
+    void publish(run.projectId, planned.frame);
+    const next = run.plan.frames[run.index];
+    run.timer = setTimeout(() => step(nodeId), next ? next.delayMs / speed : 0);
+  }
+
+  function advanceNarrative(projectId: string) {
+    shotCounter += 1;
+    const scene = SCENES[Math.floor((shotCounter - 1) / 3) % SCENES.length]!;
+    void publish(projectId, {
+      type: 'narrative.progress',
+      structure_type: 'three-act',
+      current_chapter: 1 + Math.floor((shotCounter - 1) / 6),
+      total_chapters: 3,
+      current_scene: scene,
+      total_scenes: SCENES.length,
+      current_shot: `P${String(shotCounter).padStart(3, '0')}`,
+      total_shots: 12,
+    });
+  }
+
+  function cancel(nodeId: string) {
+    const run = runs.get(nodeId);
+    if (!run) return;
+    clearTimeout(run.timer);
+    runs.delete(nodeId);
+    void publish(run.projectId, { type: 'task.progress', task_id: run.plan.task_id, node_id: nodeId, state: 'REVOKED', message: 'Cancelled by the user' });
+  }
+
+  const ambientEvery = options.ambientEveryMs ?? 9_000;
+  let ambientCount = 0;
+  const ambient =
+    ambientEvery > 0
+      ? setInterval(() => {
+          for (const projectId of projects) {
+            ambientCount += 1;
+            const kind = ambientRandom();
+            if (kind < 0.5) {
+              void publish(projectId, {
+                type: 'structure.changed',
+                project_id: projectId,
+                changes: { added: [`shots/P${String(ambientCount).padStart(3, '0')}.json`], modified: ['storyboard.json'], deleted: [] },
+              });
+            } else {
+              void publish(projectId, {
+                type: 'git.commit',
+                project_id: projectId,
+                ref: 'main',
+                message: `Storyboard revision ${ambientCount}`,
+                author: ['ana@studio', 'li@studio', 'sam@studio'][ambientCount % 3],
+              });
+            }
+          }
+        }, ambientEvery / speed)
+      : undefined;
+  ambient?.unref?.();
+
+  return {
+    handleCommand(frame, context) {
+      if (stopped) return;
+      projects.add(context.projectId);
+      if (frame.type === 'cancel_generation') {
+        cancel(frame.node_id);
+        return;
+      }
+      // A new start for a node already running replaces that run.
+      cancel(frame.node_id);
+      const run = (runCounts.get(frame.node_id) ?? 0) + 1;
+      runCounts.set(frame.node_id, run);
+      const plan = planGeneration(
+        { node_id: frame.node_id, params: frame.params as never, context: frame.context, command_id: frame.command_id },
+        { seed, run, failureRate: options.failureRate },
+      );
+      runs.set(frame.node_id, { plan, projectId: context.projectId, index: 0 });
+      log(`simulator: ${frame.node_id} run ${run} -> ${plan.outcome} (${plan.frames.length} frames)`);
+      step(frame.node_id);
+    },
+    activeRuns: () => Array.from(runs.keys()),
+    stop() {
+      stopped = true;
+      if (ambient) clearInterval(ambient);
+      for (const run of runs.values()) clearTimeout(run.timer);
+      runs.clear();
+    },
+  };
+}
