@@ -51,9 +51,17 @@ export function fixture(name: FixtureName): string[] {
   return splitJsonl(readFileSync(resolve(process.cwd(), 'test/fixtures', `${name}.jsonl`), 'utf8'));
 }
 
-/** The ingest actions of a fixture (or of inline frames), as the socket would dispatch them. */
+/**
+ * The ingest actions of a fixture (or of inline frames), as the socket would dispatch them. An
+ * inline frame the wire contract refuses is a mistake in the test, and throws.
+ */
 export function actionsOf(input: FixtureName | object[]): IngestAction[] {
-  return typeof input === 'string' ? framesToActions(fixture(input)) : framesToActions(input);
+  if (typeof input === 'string') return framesToActions(fixture(input));
+  const actions = framesToActions(input);
+  for (const action of actions) {
+    if (action.type === 'frames/rejected') throw new Error(`test frame rejected: ${JSON.stringify(action.payload)}`);
+  }
+  return actions;
 }
 
 /** Dispatches actions one by one and lets the components update. */
