@@ -223,6 +223,24 @@ describe('selectNodeVisual: one visual per status', () => {
     expect(visual.progressText).toBeUndefined();
   });
 
+  it('a late PROGRESS of a cancelled run, after the backend reported the node idle, does not restart the spinner', () => {
+    const state = apply(
+      initial(),
+      started('n1', 't1'),
+      progress('n1', 't1', 41),
+      { type: 'task.progress', timestamp: TS, task_id: 't1', node_id: 'n1', state: 'REVOKED' },
+      { type: 'node.state_changed', timestamp: TS, node_id: 'n1', status: 'idle', progress: 0, task_id: 't1' },
+      // Sent by the worker before it saw the revoke, delivered last.
+      progress('n1', 't1', 42, { step: 'Denoising', current_step: 13, total_steps: 30 }),
+    );
+    expect(state.tasks.entities.t1?.state).toBe('REVOKED');
+    expect(selectNodeVisual(state, 'n1')).toMatchObject({ status: 'idle', showSpinner: false, canGenerate: true, progress: 0 });
+    expect(selectActiveGenerationIds(state)).toEqual([]);
+    // A new run on the node is not mistaken for the old one.
+    const again = apply(state, started('n1', 't2'), progress('n1', 't2', 5));
+    expect(selectNodeVisual(again, 'n1')).toMatchObject({ status: 'generating', progressText: '5%' });
+  });
+
   it('a pending start (startGeneration sent, not answered) shows the spinner and blocks another start', () => {
     const state = realtimeReducer(
       initial(),
