@@ -221,6 +221,7 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
 
   function flushInbound() {
     flushScheduled = false;
+    clearTimer('inbound');
     if (pending.length === 0 || !api) return;
     const batch = pending;
     pending = [];
@@ -240,9 +241,9 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
   function scheduleInbound() {
     if (flushScheduled) return;
     flushScheduled = true;
-    if (options.timers) timers.setTimeout(flushInbound, 0);
-    else if (typeof setImmediate === 'function') setImmediate(flushInbound);
-    else timers.setTimeout(flushInbound, 0);
+    // A named timer, so that resources() counts it and dispose() cancels it.
+    if (!options.timers && typeof setImmediate === 'function') setImmediate(flushInbound);
+    else setTimer('inbound', 0, flushInbound);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -432,6 +433,7 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
 
   function persist() {
     saveScheduled = false;
+    clearTimer('persist');
     if (!api || forgotten) return;
     saveSession(storage, snapshotSession(state(), timers.now()));
   }
@@ -445,7 +447,7 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
     if (refs[1] !== undefined && current.outbox.entries.length > 0) persist();
     else if (!saveScheduled) {
       saveScheduled = true;
-      timers.setTimeout(persist, 0);
+      setTimer('persist', 0, persist);
     }
   }
 
@@ -537,7 +539,11 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
     on: listeners.on,
     dispose() {
       if (disposed) return;
-      closeForGood();
+      // Leave as a disconnect that keeps the session: no retry is scheduled on the way out, the
+      // status says disconnected (not reconnecting), and a hot reload resumes from storage.
+      if (api && state().connection.wanted) dispatch(disconnect({ forgetSession: false }));
+      else closeForGood();
+      if (saveScheduled) persist();
       disposed = true;
       for (const name of Array.from(liveTimers.keys())) clearTimer(name);
       for (const remove of browserListeners.splice(0)) remove();
