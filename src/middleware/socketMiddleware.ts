@@ -15,6 +15,7 @@ import {
   connect,
   connectionStabilized,
   disconnect,
+  dropDuplicates,
   framesBatched,
   ingestFrame,
   listenerFailed,
@@ -101,6 +102,8 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
   // Everything below is the middleware's own runtime; none of it is state.
   let api: { dispatch: (action: UnknownAction) => unknown; getState: () => RealtimeState } | undefined;
   let socket: SocketLike | undefined;
+  /** Outbox entries written to the current socket. */
+  let sentOnSocket = new Set<string>();
   let lastFrameAt = 0;
   let pending: Array<{ data: unknown; at: number }> = [];
   let flushScheduled = false;
@@ -174,8 +177,10 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
     const sent: string[] = [];
     const invalid: Array<{ commandId: string; nodeId: string; reason: string }> = [];
     for (const entry of state().outbox.entries) {
-      // With acks, an entry already sent on this socket waits for its ack; resend only after a reconnect.
-      if (acks && entry.sentAt !== undefined && entry.sentAt >= (current.connection.connectedAt ?? 0)) continue;
+      // With acks, an entry already sent on this socket waits for its ack; resend only after a
+      // reconnect. Tracked per socket, not by comparing times: a reconnect within the clock's
+      // resolution (1 ms, or 100 ms with reduced timer precision) must still resend.
+      if (acks && sentOnSocket.has(entry.commandId)) continue;
       const encoded = encodeFrame(entry.frame);
       if (!encoded.ok) {
         // A stored command that no longer validates (saved by an older version, or edited) is
@@ -185,6 +190,7 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
       }
       if (!sendData(encoded.data)) break;
       sent.push(entry.commandId);
+      sentOnSocket.add(entry.commandId);
     }
     for (const bad of invalid) dispatch(commandInvalid({ ...bad, at: timers.now() }));
     if (sent.length === 0) return;
@@ -226,15 +232,20 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
     const batch = pending;
     pending = [];
     const wasReady = state().connection.sessionReady;
-    const actions: IngestAction[] = [];
-    const frames: Array<InboundFrame | UnknownFrame> = [];
+    const ingested: IngestAction[] = [];
+    const frames: Array<InboundFrame | UnknownFrame | undefined> = [];
     for (const { data, at } of batch) {
       const { action, frame } = ingestFrame(data, at, { maxBytes: config.maxFrameBytes });
-      actions.push(action);
-      if (frame) frames.push(frame);
+      ingested.push(action);
+      frames.push(frame);
     }
+    // The same dedupe the root reducer applies, done here too so that listeners only hear about
+    // frames the store applied: a replay overlap must not fire "generation completed" twice.
+    const actions = dropDuplicates(state().sync.lastSeq, ingested);
     dispatch((actions.length === 1 ? actions[0]! : framesBatched({ actions })) as UnknownAction);
-    for (const frame of frames) listeners.emit(frame, reportListenerError);
+    frames.forEach((frame, i) => {
+      if (frame && actions[i] === ingested[i]) listeners.emit(frame, reportListenerError);
+    });
     if (!wasReady && state().connection.sessionReady && socket) onSessionReady();
   }
 
@@ -326,6 +337,7 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
       return;
     }
     socket = ws;
+    sentOnSocket = new Set();
     try {
       ws.binaryType = 'arraybuffer';
     } catch {
