@@ -200,18 +200,24 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
     if (!acks) dispatch(outboxDelivered({ commandIds: sent, at }));
   }
 
-  function onSessionReady() {
-    clearTimer('sessionReply');
+  /**
+   * The backend restarted: what it knew about running generations may be gone. Nodes still
+   * shown as generating wait for a frame to confirm them. Once per detected restart.
+   */
+  function markStaleAfterRestart() {
     const current = state();
     const restartAt = current.connection.restartDetectedAt;
-    if (restartAt !== undefined && restartAt !== lastRestartHandled) {
-      lastRestartHandled = restartAt;
-      // The backend restarted: what it knew about running generations may be gone. Nodes still
-      // shown as generating wait for a frame to confirm them.
-      if (current.nodes.generating_ids.length > 0) {
-        dispatch(nodesMarkedStale({ nodeIds: [...current.nodes.generating_ids], at: timers.now() }));
-      }
+    if (restartAt === undefined || restartAt === lastRestartHandled) return;
+    lastRestartHandled = restartAt;
+    if (current.nodes.generating_ids.length > 0) {
+      dispatch(nodesMarkedStale({ nodeIds: [...current.nodes.generating_ids], at: timers.now() }));
     }
+  }
+
+  function onSessionReady() {
+    clearTimer('sessionReply');
+    markStaleAfterRestart();
+    const current = state();
     for (const projectId of current.sync.subscriptions) sendFrame(subscribeFrame(projectId));
     flushOutbox();
   }
@@ -247,6 +253,9 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
       if (frame && actions[i] === ingested[i]) listeners.emit(frame, reportListenerError);
     });
     if (!wasReady && state().connection.sessionReady && socket) onSessionReady();
+    // A session reply that came after the client stopped waiting for it (a cold-starting
+    // container) still reveals a restart.
+    else markStaleAfterRestart();
   }
 
   function scheduleInbound() {

@@ -223,6 +223,30 @@ describe('container restart', () => {
     t.store.dispose();
   });
 
+  it('a restarted backend that answers session.init late (cold start): still detected, nodes still marked stale', async () => {
+    const backend = mswBackend(server, WS_URL, { reply: 'restored', instanceId: 'instance-1' });
+    const t = makeStore({ backoff, sessionReplyTimeoutMs: 1_500 });
+    t.store.dispatch(subscribeProject('p1'));
+    t.store.dispatch(connect());
+    await until(() => t.connection().sessionReady, 'the session', t.clock);
+    backend.last().push({ type: 'generation.started', node_id: 'n1', task_id: 't1' });
+    await until(() => t.store.getState().nodes.generating_ids.includes('n1'), 'the generation', t.clock);
+    backend.close(backend.last(), 1012, 'restart');
+    await until(() => t.connection().nextRetryAt !== undefined, 'a retry', t.clock);
+    backend.behavior.reply = 'none'; // the new container is slow to answer
+    t.clock.advance(t.connection().nextRetryAt! - t.clock.now());
+    await until(() => backend.connections.length === 2 && backend.last().received.length === 1, 'session.init', t.clock);
+    t.clock.advance(1_500);
+    await until(() => t.connection().sessionReady, 'the assumed session', t.clock);
+    expect(t.of('session/assumedWithoutReply')).toHaveLength(1);
+    backend.last().push({ type: 'session.init', session_id: 'sess-new', instance_id: 'instance-2', capabilities: [] });
+    await until(() => t.connection().instanceId === 'instance-2', 'the late reply', t.clock);
+    await settle(t.clock);
+    expect(t.connection().restartDetectedAt).toBeTypeOf('number');
+    expect(t.store.getState().nodes.entities.n1?.stale).toBe(true);
+    t.store.dispose();
+  });
+
   it('the same instance_id after a reconnect: no restart, nothing stale', async () => {
     const { t } = await generatingThenRestart('instance-1');
     expect(t.connection().restartDetectedAt).toBeUndefined();
