@@ -204,10 +204,6 @@ export function createGateway(options: GatewayOptions): Gateway {
   }
 
   async function handle(client: Client, data: string) {
-    if (tooFast(client)) {
-      client.ws.close(SERVER_CLOSE.policyViolation, 'too many frames');
-      return;
-    }
     let raw: unknown;
     try {
       raw = JSON.parse(data);
@@ -255,6 +251,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     // Frames of one client are handled in order, one after another.
     let chain = Promise.resolve();
     ws.on('message', (data, isBinary) => {
+      // Counted on arrival: frames queued behind a slow bus still count towards the limit.
+      if (tooFast(client)) {
+        if (ws.readyState === ws.OPEN) ws.close(SERVER_CLOSE.policyViolation, 'too many frames');
+        return;
+      }
       const text = isBinary ? Buffer.from(data as Buffer).toString('utf8') : data.toString();
       chain = chain.then(() => handle(client, text)).catch((error: unknown) => {
         log(`gateway: error handling a frame: ${(error as Error).message}`);
@@ -289,7 +290,22 @@ export function createGateway(options: GatewayOptions): Gateway {
       for (const client of clients) {
         send(client, { type: 'system.shutdown', reason, instance_id: instanceId, timestamp: new Date().toISOString() });
       }
+      // Wait for the closing handshakes (bounded), so a process that exits right after does not
+      // cut the 1012 close frames off; stragglers are terminated.
+      const closing = Array.from(
+        clients,
+        (client) =>
+          new Promise<void>((resolve) => {
+            if (client.ws.readyState === client.ws.CLOSED) return resolve();
+            client.ws.once('close', () => resolve());
+          }),
+      );
       for (const client of clients) client.ws.close(SERVER_CLOSE.serviceRestart, reason);
+      const timer = setTimeout(() => {
+        for (const client of clients) client.ws.terminate();
+      }, 2_000);
+      await Promise.all(closing);
+      clearTimeout(timer);
       await closeServer();
     },
     async terminate() {

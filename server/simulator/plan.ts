@@ -3,7 +3,7 @@
  * publish it. Pure: the same request, run number and seed give the same frames (timestamps
  * are added when they are published).
  */
-import type { AgentType, GenerationContext } from '../../src/protocol/index.js';
+import { isSafeKey, type AgentType, type GenerationContext } from '../../src/protocol/index.js';
 import { makeThumbnail } from './thumbnail.js';
 import { hashString, seededRandom } from './random.js';
 
@@ -60,11 +60,33 @@ const KEYWORDS: Record<string, string[]> = {
   Loss: ['grief', 'muted colour'],
 };
 
+// What a client may send is looser than what a frame may carry (prompt <= 20,000 characters vs a
+// composite prompt's 10,000; node id <= 256 characters vs a take id's 256; an emotional beat is
+// free text, a beat name is an id): bound what is derived from the request, so that no request
+// makes the simulator publish a frame the client rejects.
+const MAX_TEXT = 10_000;
+
+function boundText(text: string, max = MAX_TEXT): string {
+  if (text.length <= max) return text;
+  const cut = text.slice(0, max);
+  // Do not leave half a surrogate pair at the end.
+  return /[\ud800-\udbff]$/.test(cut) ? cut.slice(0, -1) : cut;
+}
+
+/** The node id as part of another id: long ones are cut and told apart by a hash. */
+function idPart(id: string): string {
+  return id.length <= 200 ? id : `${id.slice(0, 190)}~${hashString(id).toString(16)}`;
+}
+
+function keywordsFor(beat: string): string[] {
+  return Object.prototype.hasOwnProperty.call(KEYWORDS, beat) ? KEYWORDS[beat]! : KEYWORDS.default!;
+}
+
 export function planGeneration(request: GenerationRequest, options: PlanOptions): Plan {
   const random = seededRandom(options.seed ^ Math.imul(options.run, 0x9e3779b1) ^ hashString(request.node_id));
   const id = () => Math.floor(random() * 2 ** 32).toString(16).padStart(8, '0');
   const task_id = `celery-${id()}${id()}`;
-  const take_id = `take-${request.node_id}-${options.run}-${id().slice(0, 4)}`;
+  const take_id = `take-${idPart(request.node_id)}-${options.run}-${id().slice(0, 4)}`;
   const prompt = request.params.prompt?.trim() || 'an empty stage';
   const forcedFailure = /\bfail\b/i.test(prompt);
   const outcome = forcedFailure || random() < (options.failureRate ?? 0.15) ? 'failure' : 'success';
@@ -78,8 +100,8 @@ export function planGeneration(request: GenerationRequest, options: PlanOptions)
 
   at(0, { type: 'generation.started', node_id: node, task_id, ...(request.command_id && { command_id: request.command_id }), scene_id: scene, shot_id: shot, ...(beat && { emotional_beat: beat }) });
   at(60, { type: 'task.progress', task_id, node_id: node, state: 'PENDING', progress: 0, message: 'Queued on the GPU worker' });
-  if (beat) {
-    at(80, { type: 'narrative.beat', beat_name: beat, scene_id: scene, shot_id: shot, keywords: KEYWORDS[beat] ?? KEYWORDS.default, node_id: node, task_id });
+  if (beat && isSafeKey(beat)) {
+    at(80, { type: 'narrative.beat', beat_name: beat, scene_id: scene, shot_id: shot, keywords: keywordsFor(beat), node_id: node, task_id });
   }
 
   // The agents prepare the prompt, one after another, each handing off to the next.
@@ -105,11 +127,11 @@ export function planGeneration(request: GenerationRequest, options: PlanOptions)
   });
 
   const composite = {
-    base_prompt: prompt,
+    base_prompt: boundText(prompt),
     character_refs: context.character_refs ?? [],
     style_refs: context.style_refs ?? [],
     ...(context.location_ref && { location_ref: context.location_ref }),
-    emotional_keywords: beat ? (KEYWORDS[beat] ?? KEYWORDS.default!) : [],
+    emotional_keywords: beat ? keywordsFor(beat) : [],
     agent_notes: notes,
   };
   at(100, { type: 'prompt.composite', node_id: node, task_id, composite_prompt: composite });
