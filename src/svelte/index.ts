@@ -8,3 +8,10 @@ export { getRealtimeStore, resolveRealtimeStore, setRealtimeStore } from './cont
 export * from './storyShapes.js';
 export * from './websocket.js';
 export { default as ConnectionStatus } from '../components/ConnectionStatus.svelte';
+export { default as TaskProgress } from '../components/TaskProgress.svelte';
+export { default as NodeStateVisuals } from '../components/NodeStateVisuals.svelte';
+export { default as TakesGallery } from '../components/TakesGallery.svelte';
+export { default as AgentActivityMonitor } from '../components/AgentActivityMonitor.svelte';
+export { default as NarrativeProgress } from '../components/NarrativeProgress.svelte';
+export { default as GenerationNode } from '../components/GenerationNode.svelte';
+export type { TextToImageParams } from '../components/types.js';
