@@ -23,6 +23,7 @@ import {
   taskProgressReceived,
 } from './frameEvents.js';
 import { addIngestCases, caseFor } from './ingestCases.js';
+import { applyStep } from './steps.js';
 
 export const NODE_STATUSES = ['idle', 'generating', 'completed', 'error', 'cancelled'] as const;
 export type NodeStatus = (typeof NODE_STATUSES)[number];
@@ -221,9 +222,7 @@ const nodesSlice = createSlice({
         if (node.status !== 'generating' || node.pending?.kind === 'start') node.pending = undefined;
         setProgress(node, frame.progress);
         if (frame.state === 'SUCCESS') node.progress = 100;
-        if (frame.step !== undefined) node.step = frame.step;
-        if (frame.current_step !== undefined) node.current_step = frame.current_step;
-        if (frame.total_steps !== undefined) node.total_steps = frame.total_steps;
+        applyStep(node, frame);
         if (frame.message !== undefined) node.message = frame.message;
         if (frame.state === 'FAILURE') node.error = frame.message ?? 'Generation failed';
       }),

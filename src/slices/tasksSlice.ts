@@ -10,6 +10,7 @@ import { isTerminalCeleryState, type CeleryState } from '../protocol/index.js';
 import { clampPercent, pushBounded } from './bounded.js';
 import { generationCompleted, generationFailed, generationStarted, taskProgressReceived } from './frameEvents.js';
 import { addIngestCases, caseFor } from './ingestCases.js';
+import { applyStep } from './steps.js';
 
 export interface TaskRecord {
   task_id: string;
@@ -97,9 +98,7 @@ const tasksSlice = createSlice({
         if (frame.progress !== undefined) task.progress = Math.max(task.progress, clampPercent(frame.progress));
         if (frame.state === 'SUCCESS') task.progress = 100;
         if (frame.message !== undefined) task.message = frame.message;
-        if (frame.step !== undefined) task.step = frame.step;
-        if (frame.current_step !== undefined) task.current_step = frame.current_step;
-        if (frame.total_steps !== undefined) task.total_steps = frame.total_steps;
+        applyStep(task, frame);
         if (frame.result !== undefined) task.result = frame.result;
         advance(state, task, frame.state, receivedAt);
       }),

@@ -48,7 +48,8 @@ describe('tasks slice', () => {
       expect(steps).toEqual(['Loading model sdxl-base-1.0', 'Encoding prompt', 'Denoising', 'Decoding latents (VAE)', 'Saving take 3']);
       const denoising = seen.filter(([, step]) => step === 'Denoising').map(([, , current]) => current);
       expect(denoising).toEqual([5, 10, 15, 20, 25, 30]);
-      expect(seen[seen.length - 1]).toEqual(['SUCCESS', 'Saving take 3', 30, 100]);
+      // 'Saving take 3' comes without counts: the 30 of the denoising step must not stick to it.
+      expect(seen[seen.length - 1]).toEqual(['SUCCESS', 'Saving take 3', undefined, 100]);
     });
 
     it('never lowers progress nor moves the state back at any step', () => {
@@ -190,5 +191,24 @@ describe('tasks slice', () => {
       expect(state.tasks.entities.running).toMatchObject({ state: 'PROGRESS', progress: 10 });
       expect(Object.keys(state.tasks.entities)).toHaveLength(MAX_FINISHED_TASKS + 1);
     });
+  });
+});
+
+describe('step counts', () => {
+  it('a new step without counts clears the counts of the step before it, on the task and its node', () => {
+    const state = replayFrames([
+      { type: 'task.progress', task_id: 'tc', node_id: 'nc', state: 'PROGRESS', progress: 90, step: 'Denoising 30/30', current_step: 30, total_steps: 30 },
+      { type: 'task.progress', task_id: 'tc', node_id: 'nc', state: 'PROGRESS', progress: 95, step: 'Decoding latents' },
+    ]);
+    expect(state.tasks.entities.tc).toMatchObject({ step: 'Decoding latents', current_step: undefined, total_steps: undefined });
+    expect(state.nodes.entities.nc).toMatchObject({ step: 'Decoding latents', current_step: undefined, total_steps: undefined });
+  });
+
+  it('counts alone update the counts of the current step', () => {
+    const state = replayFrames([
+      { type: 'task.progress', task_id: 'tc', node_id: 'nc', state: 'PROGRESS', progress: 10, step: 'Denoising', current_step: 3, total_steps: 30 },
+      { type: 'task.progress', task_id: 'tc', node_id: 'nc', state: 'PROGRESS', progress: 12, current_step: 4 },
+    ]);
+    expect(state.nodes.entities.nc).toMatchObject({ step: 'Denoising', current_step: 4, total_steps: 30 });
   });
 });
