@@ -14,7 +14,16 @@ export default defineConfig({
         test: {
           name: 'node',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/components/**', 'test/svelte/dom/**'],
+          exclude: ['test/components/**', 'test/svelte/dom/**', 'test/redis/**', 'test/browser/**'],
+          environment: 'node',
+        },
+      },
+      {
+        // Needs Debian's redis-server: `npm run test:redis` (CI installs it).
+        extends: true,
+        test: {
+          name: 'redis',
+          include: ['test/redis/**/*.test.ts'],
           environment: 'node',
         },
       },

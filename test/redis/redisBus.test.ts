@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisBus, type RedisBusOptions } from '../../server/bus/redisBus.js';
 import type { BusEvent, EventBus } from '../../server/bus/types.js';
 import { startRedisServer, type RedisServer } from '../support/redis.js';
-import { cleanupStack, collectBus, startGateway, type Frame } from './helpers.js';
+import { cleanupStack, collectBus, startGateway, type Frame } from '../server/helpers.js';
 
 let redis: RedisServer;
 let admin: ReturnType<typeof createClient>;
