@@ -299,6 +299,22 @@ describe('with a hand-driven socket', () => {
     t.store.dispose();
   });
 
+  it('one socket at most, even when a listener calls connect() while the socket closes', () => {
+    const fake = fakeWebSocket();
+    const t = makeStore({ WebSocket: fake.WebSocket, backoff });
+    t.store.on('system.shutdown', () => t.store.dispatch(connect()));
+    t.store.dispatch(connect());
+    fake.last().open();
+    fake.last().receive({ type: 'system.shutdown', reason: 'deploy' });
+    fake.last().serverClose(1012); // the pending frame is applied (and heard) during the close
+    expect(fake.sockets).toHaveLength(2);
+    t.clock.advance(5_000); // past any retry, before the connect timeout
+    expect(fake.sockets).toHaveLength(2);
+    fake.last().open();
+    expect(t.status()).toBe('connected');
+    t.store.dispose();
+  });
+
   it('an unknown close code retries', () => {
     const fake = fakeWebSocket();
     const t = makeStore({ WebSocket: fake.WebSocket, backoff });
