@@ -2,7 +2,7 @@
  * Options of the socket middleware (and of createRealtimeStore), with their defaults.
  */
 import type { StorageLike } from './storage.js';
-import { resolveBackoff, type BackoffOptions } from './backoff.js';
+import { MAX_TIMER_MS, resolveBackoff, type BackoffOptions } from './backoff.js';
 
 /** The part of a WebSocket this client uses; the browser's, undici's and `ws`'s all fit. */
 export interface SocketLike {
@@ -103,9 +103,16 @@ function positive(name: string, value: number | undefined, fallback: number): nu
   return value;
 }
 
+/** A delay handed to setTimeout: longer than a timer can hold, it would fire at once. */
+function timerDelay(name: string, value: number | undefined, fallback: number): number {
+  const ms = positive(name, value, fallback);
+  if (ms > MAX_TIMER_MS) throw new RangeError(`${name} must be at most ${MAX_TIMER_MS} ms, the longest timer delay (got ${value})`);
+  return ms;
+}
+
 export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
   const backoff = resolveBackoff(options.backoff);
-  const heartbeatIntervalMs = positive('heartbeat.intervalMs', options.heartbeat?.intervalMs, DEFAULTS.heartbeatIntervalMs);
+  const heartbeatIntervalMs = timerDelay('heartbeat.intervalMs', options.heartbeat?.intervalMs, DEFAULTS.heartbeatIntervalMs);
   const heartbeatTimeoutMs = positive('heartbeat.timeoutMs', options.heartbeat?.timeoutMs, Math.max(DEFAULTS.heartbeatTimeoutMs, heartbeatIntervalMs * 2));
   if (heartbeatTimeoutMs <= heartbeatIntervalMs) {
     throw new RangeError('heartbeat.timeoutMs must be longer than heartbeat.intervalMs');
@@ -117,9 +124,9 @@ export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
     heartbeatTimeoutMs,
     queueMax: Math.floor(positive('queue.max', options.queue?.max, DEFAULTS.queueMax)),
     queueTtlMs: positive('queue.ttlMs', options.queue?.ttlMs, DEFAULTS.queueTtlMs),
-    connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs, DEFAULTS.connectTimeoutMs),
-    sessionReplyTimeoutMs: positive('sessionReplyTimeoutMs', options.sessionReplyTimeoutMs, DEFAULTS.sessionReplyTimeoutMs),
-    stableAfterMs: positive('stableAfterMs', options.stableAfterMs, DEFAULTS.stableAfterMs),
+    connectTimeoutMs: timerDelay('connectTimeoutMs', options.connectTimeoutMs, DEFAULTS.connectTimeoutMs),
+    sessionReplyTimeoutMs: timerDelay('sessionReplyTimeoutMs', options.sessionReplyTimeoutMs, DEFAULTS.sessionReplyTimeoutMs),
+    stableAfterMs: timerDelay('stableAfterMs', options.stableAfterMs, DEFAULTS.stableAfterMs),
     sessionTtlMs: positive('sessionTtlMs', options.sessionTtlMs, DEFAULTS.sessionTtlMs),
     maxFrameBytes: positive('maxFrameBytes', options.maxFrameBytes, DEFAULTS.maxFrameBytes),
     batch: options.batch ?? true,

@@ -98,6 +98,18 @@ describe('resolveBackoff', () => {
     );
     expect(() => createSocketMiddleware({ queue: { max: 0 } })).toThrow(/queue.max must be a positive number/);
   });
+
+  it.each(['connectTimeoutMs', 'sessionReplyTimeoutMs', 'stableAfterMs'] as const)(
+    '%s longer than a timer can hold is refused (it would fire at once)',
+    (name) => {
+      expect(() => createSocketMiddleware({ [name]: 2 ** 31 })).toThrow(new RangeError(`${name} must be at most 2147483647 ms, the longest timer delay (got 2147483648)`));
+      expect(() => createSocketMiddleware({ [name]: 2 ** 31 - 1 })).not.toThrow();
+    },
+  );
+
+  it('a heartbeat interval longer than a timer can hold is refused (it would ping in a loop)', () => {
+    expect(() => createSocketMiddleware({ heartbeat: { intervalMs: 3e9, timeoutMs: 6e9 } })).toThrow(/heartbeat.intervalMs must be at most 2147483647 ms/);
+  });
 });
 
 describe('the middleware uses backoffDelay', () => {
