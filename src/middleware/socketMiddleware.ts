@@ -157,7 +157,11 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
 
   function subscribeFrame(projectId: string): OutboundFrame {
     const lastSeq = state().sync.lastSeq[projectId];
-    return lastSeq === undefined ? { type: 'subscribe', project_id: projectId } : { type: 'subscribe', project_id: projectId, last_seq: lastSeq };
+    // last_seq asks for a replay: only a backend that announced `replay` is asked (docs/PROTOCOL.md).
+    const replay = state().connection.capabilities.includes('replay');
+    return lastSeq === undefined || !replay
+      ? { type: 'subscribe', project_id: projectId }
+      : { type: 'subscribe', project_id: projectId, last_seq: lastSeq };
   }
 
   function expireOutbox() {

@@ -87,6 +87,24 @@ describe('session persistence', () => {
     second.store.dispose();
   });
 
+  it.each([
+    ['announces seq but not replay', { reply: 'restored' as const, capabilities: ['seq'] }],
+    ['speaks only the story (never answers)', { reply: 'none' as const }],
+  ])('resubscribes without last_seq to a backend that %s', async (_name, behavior) => {
+    const { t: first } = await firstPage();
+    first.store.dispose();
+    server.resetHandlers();
+    const again = mswBackend(server, WS_URL, behavior);
+    const second = makeStore({ storage: first.storage, clock: new FakeClock(first.clock.now() + 5_000), sessionReplyTimeoutMs: 1_000 });
+    await settle(second.clock);
+    second.store.dispatch(connect());
+    await until(() => again.types().includes('session.init'), 'session.init', second.clock);
+    second.clock.advance(1_000); // the story-only backend never answers
+    await until(() => again.types().includes('subscribe'), 'the subscription', second.clock);
+    expect(again.wire().find((frame) => frame.type === 'subscribe')).toEqual({ type: 'subscribe', project_id: 'p1' });
+    second.store.dispose();
+  });
+
   it('a brand-new store sends reconnect false and no last_seq', async () => {
     const backend = mswBackend(server, WS_URL, { reply: 'init' });
     const t = makeStore();
@@ -179,7 +197,7 @@ describe('session persistence', () => {
 
 describe('container restart', () => {
   async function generatingThenRestart(nextInstance: string) {
-    const backend = mswBackend(server, WS_URL, { reply: 'restored', instanceId: 'instance-1', capabilities: ['seq'] });
+    const backend = mswBackend(server, WS_URL, { reply: 'restored', instanceId: 'instance-1', capabilities: ['seq', 'replay'] });
     const t = makeStore({ backoff });
     t.store.dispatch(subscribeProject('p1'));
     t.store.dispatch(subscribeProject('p2'));
