@@ -224,6 +224,7 @@ const nodesSlice = createSlice({
         if (frame.state === 'SUCCESS') node.progress = 100;
         applyStep(node, frame);
         if (frame.message !== undefined) node.message = frame.message;
+        else if (node.status !== 'generating') node.message = undefined;
         if (frame.state === 'FAILURE') node.error = frame.message ?? 'Generation failed';
       }),
       on(nodeStateChanged, (state, { payload: { frame, receivedAt } }) => {

@@ -98,6 +98,8 @@ const tasksSlice = createSlice({
         if (frame.progress !== undefined) task.progress = Math.max(task.progress, clampPercent(frame.progress));
         if (frame.state === 'SUCCESS') task.progress = 100;
         if (frame.message !== undefined) task.message = frame.message;
+        // A running step's message ("Sampler: ...") says nothing once the task has finished.
+        else if (isTerminalCeleryState(frame.state)) task.message = undefined;
         applyStep(task, frame);
         if (frame.result !== undefined) task.result = frame.result;
         advance(state, task, frame.state, receivedAt);

@@ -212,3 +212,22 @@ describe('step counts', () => {
     expect(state.nodes.entities.nc).toMatchObject({ step: 'Denoising', current_step: 4, total_steps: 30 });
   });
 });
+
+describe('messages', () => {
+  it('a finished task without a message of its own drops the running step message', () => {
+    const state = replayFrames([
+      { type: 'task.progress', task_id: 'tm', node_id: 'nm', state: 'PROGRESS', progress: 50, message: 'Sampler: DPM++ 2M, cfg 7' },
+      { type: 'task.progress', task_id: 'tm', node_id: 'nm', state: 'SUCCESS', progress: 100 },
+    ]);
+    expect(state.tasks.entities.tm?.message).toBeUndefined();
+    expect(state.nodes.entities.nm?.message).toBeUndefined();
+  });
+
+  it('a finished task keeps the message it came with', () => {
+    const state = replayFrames([
+      { type: 'task.progress', task_id: 'tm', state: 'PROGRESS', progress: 50, message: 'Sampler' },
+      { type: 'task.progress', task_id: 'tm', state: 'FAILURE', message: 'CUDA out of memory' },
+    ]);
+    expect(state.tasks.entities.tm?.message).toBe('CUDA out of memory');
+  });
+});
