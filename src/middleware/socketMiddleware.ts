@@ -277,7 +277,9 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
     ws.onopen = null;
     ws.onclose = null;
     ws.onmessage = null;
-    ws.onerror = null;
+    // Not null: the `ws` package reports closing a socket that is still connecting as an 'error'
+    // event, and an EventEmitter 'error' nobody listens to is thrown (it would crash Node).
+    ws.onerror = () => {};
   }
 
   function stopLinkTimers() {
