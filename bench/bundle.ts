@@ -1,0 +1,113 @@
+/**
+ * Bundle size of the two entries, as a user's bundler would ship them: esbuild, ESM, browser
+ * platform, process.env.NODE_ENV = "production", tree-shaken and minified, then gzipped (level 9).
+ *
+ * - "realistic import": an app entry importing what a canvas uses (the README's API tour);
+ * - "whole entry": `export *` of the entry (an upper bound; nothing tree-shaken away).
+ *
+ * Each is measured twice: "own code" with every package external (only this library's code),
+ * and "with dependencies" with Redux Toolkit, immer, reselect and valibot bundled in. The peer
+ * dependencies (svelte, msw) are always external. Svelte components are compiled with
+ * svelte/compiler, as vite-plugin-svelte would.
+ */
+import { build, type Plugin } from 'esbuild';
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const PEERS = ['svelte', 'msw'];
+
+const CORE_REALISTIC = `
+import {
+  createRealtimeStore, connect, subscribeProject, startGeneration, cancelGeneration,
+  selectConnectionStatus, selectNodeVisual, selectActiveGenerationIds, selectTakesByNode,
+  selectTaskById, selectAgentActivities, selectHandoffs, selectNarrativeProgress,
+} from './src/index.ts';
+const store = createRealtimeStore({ url: 'wss://canvas.example.com/ws' });
+store.dispatch(connect());
+store.dispatch(subscribeProject('proj-1'));
+export const api = {
+  store, startGeneration, cancelGeneration, selectConnectionStatus, selectNodeVisual,
+  selectActiveGenerationIds, selectTakesByNode, selectTaskById, selectAgentActivities,
+  selectHandoffs, selectNarrativeProgress,
+};
+`;
+
+const SVELTE_REALISTIC = `
+import { createRealtimeStore } from './src/index.ts';
+import {
+  setRealtimeStore, useSelector, fromSelector, ConnectionStatus, NodeStateVisuals, TaskProgress,
+  TakesGallery, AgentActivityMonitor, NarrativeProgress, GenerationNode,
+} from './src/svelte/index.ts';
+export const api = {
+  createRealtimeStore, setRealtimeStore, useSelector, fromSelector, ConnectionStatus,
+  NodeStateVisuals, TaskProgress, TakesGallery, AgentActivityMonitor, NarrativeProgress, GenerationNode,
+};
+`;
+
+const svelteCompile: Plugin = {
+  name: 'svelte',
+  setup(b) {
+    b.onLoad({ filter: /\.svelte$/ }, async (args) => {
+      const { compile } = await import('svelte/compiler');
+      const source = await readFile(args.path, 'utf8');
+      const out = compile(source, { filename: args.path, generate: 'client', css: 'injected', dev: false });
+      return { contents: out.js.code, loader: 'js', resolveDir: dirname(args.path) };
+    });
+  },
+};
+
+export interface BundleFigure {
+  minified: number;
+  gzipped: number;
+}
+
+async function measure(contents: string, ownCodeOnly: boolean): Promise<BundleFigure> {
+  const result = await build({
+    stdin: { contents, resolveDir: root, loader: 'ts', sourcefile: 'entry.ts' },
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    minify: true,
+    treeShaking: true,
+    define: { 'process.env.NODE_ENV': '"production"' },
+    external: PEERS.flatMap((name) => [name, `${name}/*`]),
+    packages: ownCodeOnly ? 'external' : undefined,
+    plugins: [svelteCompile],
+    logLevel: 'silent',
+  });
+  const code = result.outputFiles[0]!.contents;
+  return { minified: code.byteLength, gzipped: gzipSync(code, { level: 9 }).byteLength };
+}
+
+export interface BundleResult {
+  core: { realistic: { own: BundleFigure; withDeps: BundleFigure }; whole: { own: BundleFigure; withDeps: BundleFigure } };
+  svelte: { realistic: { own: BundleFigure; withDeps: BundleFigure }; whole: { own: BundleFigure; withDeps: BundleFigure } };
+}
+
+export async function measureBundles(): Promise<BundleResult> {
+  const coreWhole = `export * from './src/index.ts';`;
+  const svelteWhole = `export * from './src/svelte/index.ts';`;
+  const [a, b, c, d, e, f, g, h] = await Promise.all([
+    measure(CORE_REALISTIC, true),
+    measure(CORE_REALISTIC, false),
+    measure(coreWhole, true),
+    measure(coreWhole, false),
+    measure(SVELTE_REALISTIC, true),
+    measure(SVELTE_REALISTIC, false),
+    measure(svelteWhole, true),
+    measure(svelteWhole, false),
+  ]);
+  return {
+    core: { realistic: { own: a, withDeps: b }, whole: { own: c, withDeps: d } },
+    svelte: { realistic: { own: e, withDeps: f }, whole: { own: g, withDeps: h } },
+  };
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  console.log(JSON.stringify(await measureBundles(), null, 2));
+}

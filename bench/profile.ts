@@ -1,0 +1,70 @@
+/**
+ * Summarizes a V8 .cpuprofile (node --cpu-prof): self time per function, highest first.
+ *
+ *   npx tsx bench/profile.ts file.cpuprofile [top]
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+}
+
+export interface SelfTime {
+  function: string;
+  where: string;
+  ms: number;
+  percent: number;
+}
+
+/** Bundled sources keep their module path in esbuild's "// src/x.ts" comments; name by file. */
+function locate(url: string, line: number, sources: Map<string, string[]>): string {
+  if (!url) return '';
+  const path = url.startsWith('file://') ? fileURLToPath(url) : url;
+  if (!path.endsWith('.mjs') || !path.includes('.build')) return `${path.split('/').slice(-2).join('/')}:${line + 1}`;
+  let lines = sources.get(path);
+  if (!lines) {
+    try {
+      lines = readFileSync(path, 'utf8').split('\n');
+    } catch {
+      lines = [];
+    }
+    sources.set(path, lines);
+  }
+  for (let i = Math.min(line, lines.length - 1); i >= 0; i--) {
+    const match = /^\/\/ (.+\.(?:ts|mjs|js))$/.exec(lines[i]!);
+    if (match) return match[1]!.replace(/^node_modules\//, '').replace(/^\.\.\//, '');
+  }
+  return `${path.split('/').pop()}:${line + 1}`;
+}
+
+export function summarizeProfile(file: string, top = 25): { totalMs: number; functions: SelfTime[] } {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const sources = new Map<string, string[]>();
+  const self = new Map<string, { fn: string; where: string; us: number }>();
+  let total = 0;
+  profile.samples.forEach((id, i) => {
+    const node = byId.get(id)!;
+    const us = profile.timeDeltas[i] ?? 0;
+    total += us;
+    const fn = node.callFrame.functionName || '(anonymous)';
+    const where = locate(node.callFrame.url, node.callFrame.lineNumber, sources);
+    const key = `${fn}\u0000${where}`;
+    const entry = self.get(key) ?? { fn, where, us: 0 };
+    entry.us += us;
+    self.set(key, entry);
+  });
+  const functions = [...self.values()]
+    .sort((a, b) => b.us - a.us)
+    .slice(0, top)
+    .map((entry) => ({ function: entry.fn, where: entry.where, ms: Math.round(entry.us / 100) / 10, percent: Math.round((entry.us / total) * 1000) / 10 }));
+  return { totalMs: Math.round(total / 1000), functions };
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const summary = summarizeProfile(process.argv[2]!, Number(process.argv[3] ?? 30));
+  for (const f of summary.functions) console.log(`${f.percent.toFixed(1).padStart(5)}% ${f.ms.toFixed(0).padStart(7)} ms  ${f.function}  ${f.where}`);
+}

@@ -1,0 +1,268 @@
+/**
+ * The benchmark suite: `npm run bench` (full sizes) or `npm run bench:quick` (small, < 1 min).
+ *
+ * 1. Compiles the scenarios with esbuild, as a user's bundler would: scenario.mjs with
+ *    process.env.NODE_ENV = "production" and harness.dev.mjs (the live path again) with
+ *    "development", so that both modes run side by side in one process.
+ * 2. Runs each scenario in its own child process (node --expose-gc), one after the other:
+ *    throughput and memory for each log size and node count (floor, live path and, for the
+ *    reference size, the development-mode live path, interleaved repetition by repetition),
+ *    latency, and one CPU profile of the live path.
+ * 3. Measures the bundles, prints the results table and the targets, writes bench/results.json
+ *    and bench/results.md.
+ *
+ * Options: --quick, --no-profile, --no-latency, --no-bundle.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { measureBundles, type BundleResult } from './bundle.js';
+import { summarizeProfile } from './profile.js';
+
+const benchDir = dirname(fileURLToPath(import.meta.url));
+const root = resolve(benchDir, '..');
+const out = join(benchDir, '.build');
+const args = new Set(process.argv.slice(2));
+const quick = args.has('--quick');
+
+const SIZES = quick
+  ? { frames: [5_000, 10_000, 20_000], nodesAt: 10_000, nodeCounts: [50, 200, 5_000], nodes: 500, segment: 2_000, reps: 3, bigReps: 3 }
+  : { frames: [10_000, 50_000, 200_000], nodesAt: 50_000, nodeCounts: [50, 200, 5_000], nodes: 500, segment: 5_000, reps: 5, bigReps: 3 };
+const REFERENCE = SIZES.nodesAt;
+
+async function compile() {
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  const common = {
+    bundle: true,
+    platform: 'node' as const,
+    format: 'esm' as const,
+    target: 'node20',
+    sourcemap: 'linked' as const,
+    logLevel: 'warning' as const,
+    absWorkingDir: root,
+  };
+  await build({
+    ...common,
+    entryPoints: [join(benchDir, 'scenario.ts')],
+    outfile: join(out, 'scenario.mjs'),
+    define: { 'process.env.NODE_ENV': '"production"' },
+  });
+  await build({
+    ...common,
+    entryPoints: [join(benchDir, 'livePath.ts')],
+    outfile: join(out, 'harness.dev.mjs'),
+    define: { 'process.env.NODE_ENV': '"development"' },
+  });
+}
+
+function runScenario(scenarioArgs: string[], nodeFlags: string[] = ['--expose-gc']): Record<string, unknown> {
+  const started = Date.now();
+  const child = spawnSync(process.execPath, [...nodeFlags, join(out, 'scenario.mjs'), ...scenarioArgs], {
+    cwd: root,
+    env: { ...process.env, NODE_ENV: 'production' },
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (child.status !== 0) {
+    process.stderr.write(child.stderr);
+    throw new Error(`scenario ${scenarioArgs.join(' ')} failed (${child.status})`);
+  }
+  const lines = child.stdout.trim().split('\n');
+  const result = JSON.parse(lines[lines.length - 1]!) as Record<string, unknown>;
+  const warnings = child.stderr.split('\n').filter((line) => line.trim()).length;
+  process.stderr.write(`  ${scenarioArgs.join(' ')}: ${((Date.now() - started) / 1000).toFixed(1)} s${warnings ? ` (${warnings} stderr lines)` : ''}\n`);
+  return result;
+}
+
+function machine() {
+  const cpuinfo = (() => {
+    try {
+      return readFileSync('/proc/cpuinfo', 'utf8');
+    } catch {
+      return '';
+    }
+  })();
+  const model = /model name\s*:\s*(.+)/.exec(cpuinfo)?.[1] ?? cpus()[0]?.model ?? 'unknown';
+  const nproc = spawnSync('nproc', { encoding: 'utf8' }).stdout.trim() || String(cpus().length);
+  return { nproc: Number(nproc), cpu: model.trim(), memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${process.platform} ${process.arch}` };
+}
+
+type Throughput = {
+  frames: number;
+  nodes: number;
+  reps: number;
+  segment: number;
+  floorUs: number;
+  liveUs: number;
+  devUs?: number;
+  floorSegmentUs: number;
+  liveSegmentUs: number;
+  devSegmentUs?: number;
+  ratio: number;
+  devRatio?: number;
+  retainedHeap: number;
+  peakRss: number;
+  rssAfterTraffic: number;
+  bytesPerFrame: number;
+  counts: { bursts: number; notificationsDuringBursts: number; maxNotificationsPerBurst: number; wakes: number; unrelatedWakes: number };
+  tables: { nodes: number; tasks: number; takes: number; applied: number; rejected: number };
+};
+type Percentiles = { p50: number; p90: number; p99: number; max: number; count: number };
+type Latency = {
+  steady: Percentiles & { rate: number; achievedRate: number };
+  burst: Percentiles & { size: number; maxNotificationsPerBurst: number };
+  reduce: Percentiles & { size: number };
+};
+
+const kB = (bytes: number) => `${(bytes / 1024).toFixed(1)} kB`;
+const MB = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MB`;
+const us = (value: number | undefined) => (value === undefined ? '-' : value.toFixed(2));
+const x = (value: number | undefined) => (value === undefined ? '-' : `${value.toFixed(2)}x`);
+const ms = (value: number) => `${value.toFixed(2)} ms`;
+
+async function main() {
+  const startedAt = new Date();
+  const command = quick ? 'npm run bench:quick' : 'npm run bench';
+  process.stderr.write(`${command}: compiling\n`);
+  await compile();
+
+  const throughput: Throughput[] = [];
+  const configs: Array<[number, number]> = [
+    ...SIZES.frames.map((frames) => [frames, SIZES.nodes] as [number, number]),
+    ...SIZES.nodeCounts.map((nodes) => [REFERENCE, nodes] as [number, number]),
+  ];
+  for (const [frames, nodes] of configs) {
+    const reference = frames === REFERENCE && nodes === SIZES.nodes;
+    const reps = frames > REFERENCE ? SIZES.bigReps : SIZES.reps;
+    throughput.push(
+      runScenario(['throughput', String(frames), String(nodes), String(reps), String(SIZES.segment), reference ? 'dev' : '']) as unknown as Throughput,
+    );
+  }
+
+  const latency = args.has('--no-latency')
+    ? undefined
+    : (runScenario(['latency', String(quick ? 10_000 : 50_000), String(SIZES.nodes), quick ? 'quick' : ''], []) as unknown as Latency);
+
+  let profile: ReturnType<typeof summarizeProfile> | undefined;
+  if (!args.has('--no-profile')) {
+    const dir = join(out, 'prof');
+    rmSync(dir, { recursive: true, force: true });
+    runScenario(['profile', String(REFERENCE), String(SIZES.nodes)], [`--cpu-prof`, `--cpu-prof-dir=${dir}`]);
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .map((f) => join(dir, f))
+      .sort((a, b) => statSync(b).size - statSync(a).size);
+    if (files[0]) profile = summarizeProfile(files[0], 25);
+  }
+
+  const bundle: BundleResult | undefined = args.has('--no-bundle') ? undefined : await measureBundles();
+
+  // -------------------------------------------------------------------------------------------
+  // Targets
+
+  const find = (frames: number, nodes: number) => throughput.find((t) => t.frames === frames && t.nodes === nodes)!;
+  const ref = find(REFERENCE, SIZES.nodes);
+  const smallest = find(SIZES.frames[0]!, SIZES.nodes);
+  const largest = find(SIZES.frames[SIZES.frames.length - 1]!, SIZES.nodes);
+  const fewNodes = find(REFERENCE, 200);
+  const manyNodes = find(REFERENCE, 5_000);
+  const midSize = SIZES.frames[1]!;
+  const mid = find(midSize, SIZES.nodes);
+  const growthFrames = largest.liveSegmentUs / smallest.liveSegmentUs;
+  const growthNodes = manyNodes.liveSegmentUs / fewNodes.liveSegmentUs;
+  const heapGrowth = largest.retainedHeap / mid.retainedHeap;
+  const maxPerBurst = Math.max(...throughput.map((t) => t.counts.maxNotificationsPerBurst), latency?.burst.maxNotificationsPerBurst ?? 0);
+  const unrelated = throughput.reduce((sum, t) => sum + t.counts.unrelatedWakes, 0);
+  const targets = [
+    { target: `Live path / floor at ${REFERENCE / 1000}k frames <= 8x (stretch 5x)`, value: x(ref.ratio), met: ref.ratio <= 8, stretch: ref.ratio <= 5 },
+    {
+      target: `Last-${SIZES.segment / 1000}k per-frame cost, ${largest.frames / 1000}k log / ${smallest.frames / 1000}k log <= 1.5x`,
+      value: x(growthFrames),
+      met: growthFrames <= 1.5,
+    },
+    { target: `Last-${SIZES.segment / 1000}k per-frame cost, 5,000 nodes / 200 nodes <= 2x`, value: x(growthNodes), met: growthNodes <= 2 },
+    { target: 'At most one store notification per burst', value: `max ${maxPerBurst}`, met: maxPerBurst <= 1 },
+    { target: 'An unrelated subscriber is never woken', value: `${unrelated} wakes`, met: unrelated === 0 },
+    {
+      target: `Retained heap, ${largest.frames / 1000}k frames / ${mid.frames / 1000}k frames <= 1.2x`,
+      value: x(heapGrowth),
+      met: heapGrowth <= 1.2,
+    },
+    ...(latency
+      ? [
+          { target: 'p99 frame-to-notification latency at 1,000 frames/s < 4 ms', value: ms(latency.steady.p99), met: latency.steady.p99 < 4 },
+          { target: '100-frame burst reduced in < 2.5 ms (median)', value: `${ms(latency.reduce.p50)} (p99 ${ms(latency.reduce.p99)})`, met: latency.reduce.p50 < 2.5 },
+        ]
+      : []),
+    { target: 'Development mode / production <= 2x', value: x(ref.devRatio), met: (ref.devRatio ?? Infinity) <= 2 },
+    ...(bundle
+      ? [
+          { target: 'Core entry own code <= 10 kB min+gz', value: kB(bundle.core.realistic.own.gzipped), met: bundle.core.realistic.own.gzipped <= 10 * 1024 },
+          { target: 'Core entry with dependencies <= 30 kB min+gz', value: kB(bundle.core.realistic.withDeps.gzipped), met: bundle.core.realistic.withDeps.gzipped <= 30 * 1024 },
+        ]
+      : []),
+  ];
+
+  // -------------------------------------------------------------------------------------------
+  // Report
+
+  const m = machine();
+  const lines: string[] = [];
+  lines.push(`Command: \`${command}\` (${startedAt.toISOString()})`);
+  lines.push(`Machine: ${m.nproc} cores, ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}`);
+  lines.push('');
+  lines.push('| frames | nodes | floor µs/frame | live µs/frame | live / floor | dev µs/frame | dev / live | last-' + SIZES.segment / 1000 + 'k floor µs | last-' + SIZES.segment / 1000 + 'k live µs | retained heap | peak RSS | bursts | notifications | bridge wakes | unrelated wakes |');
+  lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const t of throughput) {
+    lines.push(
+      `| ${t.frames.toLocaleString('en-US')} | ${t.nodes.toLocaleString('en-US')} | ${us(t.floorUs)} | ${us(t.liveUs)} | ${x(t.ratio)} | ${us(t.devUs)} | ${x(t.devRatio)} | ${us(t.floorSegmentUs)} | ${us(t.liveSegmentUs)} | ${MB(t.retainedHeap)} | ${MB(t.peakRss)} | ${t.counts.bursts} | ${t.counts.notificationsDuringBursts} | ${t.counts.wakes} | ${t.counts.unrelatedWakes} |`,
+    );
+  }
+  lines.push('');
+  lines.push(`Medians of ${SIZES.reps} repetitions (${SIZES.bigReps} for the largest log); floor, live and dev interleaved in one process per row.`);
+  if (latency) {
+    lines.push('');
+    lines.push('| latency | p50 | p90 | p99 | max | samples |');
+    lines.push('|---|---:|---:|---:|---:|---:|');
+    lines.push(`| steady ${latency.steady.rate} frames/s (achieved ${latency.steady.achievedRate}/s), arrival to notification | ${ms(latency.steady.p50)} | ${ms(latency.steady.p90)} | ${ms(latency.steady.p99)} | ${ms(latency.steady.max)} | ${latency.steady.count} |`);
+    lines.push(`| ${latency.burst.size}-frame burst, arrival to notification | ${ms(latency.burst.p50)} | ${ms(latency.burst.p90)} | ${ms(latency.burst.p99)} | ${ms(latency.burst.max)} | ${latency.burst.count} |`);
+    lines.push(`| ${latency.reduce.size}-frame burst, last arrival to notification | ${ms(latency.reduce.p50)} | ${ms(latency.reduce.p90)} | ${ms(latency.reduce.p99)} | ${ms(latency.reduce.max)} | ${latency.reduce.count} |`);
+  }
+  if (bundle) {
+    lines.push('');
+    lines.push('| bundle (esbuild, minified, gzip -9) | own code min | own code gz | with deps min | with deps gz |');
+    lines.push('|---|---:|---:|---:|---:|');
+    const row = (name: string, b: { own: { minified: number; gzipped: number }; withDeps: { minified: number; gzipped: number } }) =>
+      lines.push(`| ${name} | ${kB(b.own.minified)} | ${kB(b.own.gzipped)} | ${kB(b.withDeps.minified)} | ${kB(b.withDeps.gzipped)} |`);
+    row('core, realistic import', bundle.core.realistic);
+    row('core, whole entry', bundle.core.whole);
+    row('svelte, realistic import (with the core it uses)', bundle.svelte.realistic);
+    row('svelte, whole entry', bundle.svelte.whole);
+  }
+  lines.push('');
+  lines.push('| target | measured | met |');
+  lines.push('|---|---:|:---:|');
+  for (const t of targets) lines.push(`| ${t.target} | ${t.value} | ${t.met ? ('stretch' in t && t.stretch ? 'yes (stretch too)' : 'yes') : '**no**'} |`);
+  if (profile) {
+    lines.push('');
+    lines.push(`Profile of the live path (${REFERENCE / 1000}k frames, ${SIZES.nodes} nodes, production), top self time of ${profile.totalMs} ms:`);
+    lines.push('');
+    lines.push('| self % | self ms | function | module |');
+    lines.push('|---:|---:|---|---|');
+    for (const f of profile.functions) lines.push(`| ${f.percent.toFixed(1)} | ${f.ms.toFixed(0)} | ${f.function} | ${f.where} |`);
+  }
+  const report = lines.join('\n');
+  console.log(report);
+  const file = quick ? 'results.quick' : 'results';
+  writeFileSync(join(benchDir, `${file}.md`), `${report}\n`);
+  writeFileSync(
+    join(benchDir, `${file}.json`),
+    `${JSON.stringify({ command, startedAt: startedAt.toISOString(), machine: m, sizes: SIZES, throughput, latency, bundle, profile, targets }, null, 2)}\n`,
+  );
+}
+
+await main();
