@@ -316,6 +316,9 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
     if (current.status !== 'reconnecting' && current.status !== 'suspended') return;
     const params = current.status === 'suspended' ? config.restartBackoff : config.backoff;
     const delayMs = backoffDelay(current.reconnectAttempts, params, random());
+    // While the link is down no heartbeat runs: expire waiting commands at each retry instead,
+    // so "3 commands dropped" shows during a long outage, not only once it ends.
+    expireOutbox();
     dispatch(reconnectScheduled({ delayMs, at: timers.now() }));
     setTimer('retry', delayMs, openSocket);
   }

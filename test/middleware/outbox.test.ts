@@ -6,7 +6,7 @@
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cancelGeneration, connect, startGeneration, subscribeProject } from '../../src/index.js';
-import { FakeClock, makeStore, mswBackend, settle, until, WS_URL } from './helpers.js';
+import { FakeClock, fakeWebSocket, makeStore, mswBackend, settle, until, WS_URL } from './helpers.js';
 
 const server = setupServer();
 beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
@@ -118,6 +118,27 @@ describe('queued while disconnected', () => {
     clock.advance(10_000);
     expect(t.store.getState().outbox.entries).toHaveLength(0);
     expect(t.store.getState().outbox.dropped.expired).toBe(1);
+    t.store.dispose();
+  });
+});
+
+describe('expiry during an outage', () => {
+  it('a command expires at a retry while the link is down, before any reconnect succeeds', async () => {
+    const clock = dateClock();
+    const { WebSocket, sockets } = fakeWebSocket();
+    const t = makeStore({ clock, WebSocket, queue: { ttlMs: 60_000 }, backoff: { initialMs: 40_000, maxMs: 40_000, factor: 1, jitter: 0 } });
+    t.store.dispatch(startGeneration({ nodeId: 'waiting', params: {} }));
+    t.store.dispatch(connect());
+    // Every attempt fails: the socket closes without opening.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      sockets.at(-1)!.serverClose(1006);
+      await settle(clock);
+      clock.advance(40_000);
+      await settle(clock);
+    }
+    expect(t.store.getState().connection.status).toBe('reconnecting');
+    expect(t.store.getState().outbox.dropped.expired).toBe(1);
+    expect(t.store.getState().outbox.entries).toHaveLength(0);
     t.store.dispose();
   });
 });
