@@ -2,19 +2,10 @@ import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } fr
 import { replayFrames } from '../../src/replay/index.js';
 import { realtimeReducer, type RealtimeState } from '../../src/slices/index.js';
 import { selectAgent, selectAgentActivities, selectHandoffs } from '../../src/selectors/index.js';
-
-const TS = '2025-01-15T10:30:00.000Z';
+import { initial, apply, TS } from '../support/state.js';
 
 /** The story's seven agents, in pipeline order (written out, not imported, so the order is checked). */
 const PIPELINE = ['Producer', 'Screenwriter', 'CastingDirector', 'ArtDirector', 'Cinematographer', 'SoundDesigner', 'Editor'];
-
-const initial = (): RealtimeState => realtimeReducer(undefined, { type: '@@test/init' });
-
-function apply(state: RealtimeState, ...frames: object[]): RealtimeState {
-  const next = replayFrames(frames, { initialState: state });
-  expect(next.frames.rejected.total, 'a test frame was rejected').toBe(state.frames.rejected.total);
-  return next;
-}
 
 const assigned = (agent_type: string, task_id: string, task_description: string) => ({
   type: 'agent.assigned',

@@ -20,17 +20,9 @@ import {
   selectSeqGaps,
   selectSubscriptions,
 } from '../../src/selectors/index.js';
+import { initial, apply, TS } from '../support/state.js';
 
-const TS = '2025-01-15T10:30:00.000Z';
-
-const initial = (): RealtimeState => realtimeReducer(undefined, { type: '@@test/init' });
 const reduce = (state: RealtimeState, ...actions: { type: string }[]) => actions.reduce(realtimeReducer, state);
-
-function apply(state: RealtimeState, ...frames: object[]): RealtimeState {
-  const next = replayFrames(frames, { initialState: state });
-  expect(next.frames.rejected.total, 'a test frame was rejected').toBe(state.frames.rejected.total);
-  return next;
-}
 
 describe('connection selectors', () => {
   it('start disconnected, with no attempts', () => {

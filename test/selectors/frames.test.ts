@@ -2,10 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { replayFrames } from '../../src/replay/index.js';
 import { MAX_RECENT_FRAMES, realtimeReducer, startGeneration, type RealtimeState } from '../../src/slices/index.js';
 import { selectFrameStats, selectRecentFrames, selectRejectedFrames } from '../../src/selectors/index.js';
-
-const TS = '2025-01-15T10:30:00.000Z';
-
-const initial = (): RealtimeState => realtimeReducer(undefined, { type: '@@test/init' });
+import { initial, TS } from '../support/state.js';
 
 describe('frame selectors', () => {
   it('count applied, rejected, unknown and duplicate frames', () => {

@@ -7,16 +7,7 @@ import {
   selectBeatGenerations,
   selectNarrativeProgress,
 } from '../../src/selectors/index.js';
-
-const TS = '2025-01-15T10:30:00.000Z';
-
-const initial = (): RealtimeState => realtimeReducer(undefined, { type: '@@test/init' });
-
-function apply(state: RealtimeState, ...frames: object[]): RealtimeState {
-  const next = replayFrames(frames, { initialState: state });
-  expect(next.frames.rejected.total, 'a test frame was rejected').toBe(state.frames.rejected.total);
-  return next;
-}
+import { initial, apply, TS } from '../support/state.js';
 
 const beat = (beat_name: string, scene_id: string, extra: object = {}) => ({
   type: 'narrative.beat',

@@ -13,10 +13,7 @@ import {
   selectNodeVisual,
   stepText,
 } from '../../src/selectors/index.js';
-
-const TS = '2025-01-15T10:30:00.000Z';
-
-const initial = (): RealtimeState => realtimeReducer(undefined, { type: '@@test/init' });
+import { initial, TS } from '../support/state.js';
 
 /** Replays frames on top of `state`, and fails if any frame was rejected (a typo in a test frame). */
 function apply(state: RealtimeState, ...frames: object[]): RealtimeState {

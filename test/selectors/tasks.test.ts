@@ -2,16 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { replayFrames } from '../../src/replay/index.js';
 import { realtimeReducer, type RealtimeState } from '../../src/slices/index.js';
 import { selectTaskById, selectTaskEntities } from '../../src/selectors/index.js';
-
-const TS = '2025-01-15T10:30:00.000Z';
-
-const initial = (): RealtimeState => realtimeReducer(undefined, { type: '@@test/init' });
-
-function apply(state: RealtimeState, ...frames: object[]): RealtimeState {
-  const next = replayFrames(frames, { initialState: state });
-  expect(next.frames.rejected.total, 'a test frame was rejected').toBe(state.frames.rejected.total);
-  return next;
-}
+import { initial, apply, TS } from '../support/state.js';
 
 const progress = (task_id: string, state: string, extra: object = {}) => ({
   type: 'task.progress',
