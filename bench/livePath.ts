@@ -147,6 +147,9 @@ export function createRig(view: ViewPlan): Rig {
     dispose() {
       for (const stop of stops) stop();
       store.dispose();
+      // The fake keeps every socket it made; a detached socket's no-op onerror still closes over
+      // the middleware (and so the store): forget them, or the store is never collected.
+      FakeWebSocket.reset();
     },
   };
 }

@@ -11,7 +11,8 @@
  * 3. Measures the bundles, prints the results table and the targets, writes bench/results.json
  *    and bench/results.md.
  *
- * Options: --quick, --no-profile, --no-latency, --no-bundle.
+ * Options: --quick, --no-profile, --no-latency, --no-bundle, --build-only (compile bench/.build/
+ * and stop: `node --expose-gc bench/.build/scenario.mjs throughput 50000 500 3 5000 dev`).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -129,6 +130,7 @@ async function main() {
   const command = quick ? 'npm run bench:quick' : 'npm run bench';
   process.stderr.write(`${command}: compiling\n`);
   await compile();
+  if (args.has('--build-only')) return;
 
   const throughput: Throughput[] = [];
   const configs: Array<[number, number]> = [

@@ -79,6 +79,8 @@ async function throughput(frames: number, nodes: number, reps: number, segment: 
   const counts = summarize(run);
   run.rig.dispose();
   run = undefined;
+  // Let the disposal's pending callbacks (socket close, timers) run before collecting.
+  await new Promise((resolve) => setTimeout(resolve, 50));
   collect();
   const retainedHeap = heapWithStore - heapUsed();
 
