@@ -5,7 +5,7 @@
  */
 import { createSlice } from '@reduxjs/toolkit';
 import type { InboundFrameOf } from '../protocol/index.js';
-import { pushBounded } from './bounded.js';
+import { appendBounded } from './bounded.js';
 import { frameReceived, type FramePayload } from './frameEvents.js';
 import { addIngestCases, caseFor, type MatchableCreator } from './ingestCases.js';
 
@@ -67,7 +67,8 @@ function project(state: ActivityState, projectId: string): ProjectActivity {
 }
 
 function record(state: ActivityState, frame: ActivityFrame, at: number) {
-  pushBounded(state.feed, { id: state.next_id, at, frame }, MAX_ACTIVITY_ITEMS);
+  const { list } = appendBounded(state.feed, [{ id: state.next_id, at, frame }], MAX_ACTIVITY_ITEMS);
+  if (list !== state.feed) state.feed = list;
   state.next_id += 1;
   const summary = project(state, frame.project_id);
   switch (frame.type) {

@@ -7,7 +7,7 @@
  */
 import { createEntityAdapter, createSlice, type EntityState } from '@reduxjs/toolkit';
 import type { AgentType } from '../protocol/index.js';
-import { clampPercent, pushBounded } from './bounded.js';
+import { appendBounded, clampPercent } from './bounded.js';
 import { agentAssigned, agentCompleted, agentHandedOff, agentProgressed } from './frameEvents.js';
 import { addIngestCases, caseFor } from './ingestCases.js';
 
@@ -117,18 +117,21 @@ const agentsSlice = createSlice({
         const repeated =
           last?.from_agent === frame.from_agent && last.to_agent === frame.to_agent && last.task_id === frame.task_id;
         if (repeated) return;
-        pushBounded(
+        const { list } = appendBounded(
           state.handoffs,
-          {
-            from_agent: frame.from_agent,
-            to_agent: frame.to_agent,
-            task_id: frame.task_id,
-            node_id: frame.node_id,
-            notes: frame.notes,
-            at: receivedAt,
-          },
+          [
+            {
+              from_agent: frame.from_agent,
+              to_agent: frame.to_agent,
+              task_id: frame.task_id,
+              node_id: frame.node_id,
+              notes: frame.notes,
+              at: receivedAt,
+            },
+          ],
           MAX_HANDOFFS,
         );
+        if (list !== state.handoffs) state.handoffs = list;
       }),
     ]),
 });

@@ -1,9 +1,31 @@
 /** Helpers that keep arrays in state bounded, so a long session holds a fixed amount. */
+import { current, isDraft } from '@reduxjs/toolkit';
 
-/** Appends and drops from the front beyond `max`; returns the dropped items. */
-export function pushBounded<T>(list: T[], item: T, max: number): T[] {
-  list.push(item);
-  return list.length > max ? list.splice(0, list.length - max) : [];
+export interface Appended<T> {
+  /** The list to keep: the same (draft) array when nothing was dropped, else a new array. */
+  list: T[];
+  /** Items dropped from the front, oldest first. */
+  dropped: T[];
+}
+
+/**
+ * Appends `items` and keeps the newest `max`. Assign `list` back: it is a new array when items
+ * were dropped.
+ *
+ * Dropping from the front of an immer draft in place (`splice(0, n)`) goes through the proxy for
+ * every element kept: each is read (and drafted, for objects) and written one slot down, O(max)
+ * proxy traps per push. A full window is instead rebuilt once from a plain snapshot (native
+ * copying) and assigned whole.
+ */
+export function appendBounded<T>(list: T[], items: readonly T[], max: number): Appended<T> {
+  if (list.length + items.length <= max) {
+    for (const item of items) list.push(item);
+    return { list, dropped: [] };
+  }
+  const plain: readonly T[] = isDraft(list) ? current(list) : list;
+  const all = plain.concat(items);
+  const cut = all.length - max;
+  return { list: all.slice(cut), dropped: all.slice(0, cut) };
 }
 
 /** Appends only when absent. Linear in the list, so use it on lists that are themselves bounded. */

@@ -5,7 +5,7 @@
  */
 import { createSlice } from '@reduxjs/toolkit';
 import { isSafeKey, type InboundFrame, type RejectReason } from '../protocol/index.js';
-import { pushBounded } from './bounded.js';
+import { appendBounded } from './bounded.js';
 import { listenerFailed } from './deliveryEvents.js';
 import {
   duplicateFrameDropped,
@@ -46,11 +46,16 @@ const initialState: FramesState = {
   recent: [],
 };
 
-function apply(state: FramesState, action: IngestAction) {
+/**
+ * Records one ingest action. Valid frames are collected in `recent` by the caller, which appends
+ * them to the window once: the window is rebuilt at most once per action (or burst), never
+ * shifted in place through the draft for every frame.
+ */
+function apply(state: FramesState, action: IngestAction, recent: RecentFrame[]) {
   if (isFrameAction(action)) {
     state.applied += 1;
     state.lastReceivedAt = action.payload.receivedAt;
-    pushBounded(state.recent, { frame: action.payload.frame, receivedAt: action.payload.receivedAt }, MAX_RECENT_FRAMES);
+    recent.push({ frame: action.payload.frame, receivedAt: action.payload.receivedAt });
   } else if (frameRejected.match(action)) {
     const { reason, detail, type, receivedAt } = action.payload;
     state.rejected.total += 1;
@@ -72,6 +77,14 @@ function apply(state: FramesState, action: IngestAction) {
   }
 }
 
+function applyAll(state: FramesState, actions: readonly IngestAction[]) {
+  const recent: RecentFrame[] = [];
+  for (const action of actions) apply(state, action, recent);
+  if (recent.length === 0) return;
+  const { list } = appendBounded(state.recent, recent.length > MAX_RECENT_FRAMES ? recent.slice(-MAX_RECENT_FRAMES) : recent, MAX_RECENT_FRAMES);
+  if (list !== state.recent) state.recent = list;
+}
+
 const framesSlice = createSlice({
   name: 'frames',
   initialState,
@@ -80,16 +93,14 @@ const framesSlice = createSlice({
     builder.addCase(listenerFailed, (state) => {
       state.listenerErrors += 1;
     });
-    builder.addCase(framesBatched, (state, action) => {
-      for (const inner of action.payload.actions) apply(state, inner);
-    });
+    builder.addCase(framesBatched, (state, action) => applyAll(state, action.payload.actions));
     builder.addMatcher(
       (action): action is IngestAction =>
         isFrameAction(action) ||
         frameRejected.match(action) ||
         unknownFrameReceived.match(action) ||
         duplicateFrameDropped.match(action),
-      (state, action) => apply(state, action),
+      (state, action) => applyAll(state, [action]),
     );
   },
 });

@@ -9,7 +9,7 @@
 import { createEntityAdapter, createSlice, type EntityState } from '@reduxjs/toolkit';
 import type { StructureType } from '../protocol/index.js';
 import { isSafeKey } from '../protocol/index.js';
-import { pushBounded, pushUnique } from './bounded.js';
+import { appendBounded, pushUnique } from './bounded.js';
 import { startGeneration } from './commands.js';
 import { beatReached, generationCompleted, generationStarted, narrativeProgressed } from './frameEvents.js';
 import { addIngestCases, caseFor } from './ingestCases.js';
@@ -71,9 +71,9 @@ function link(list: string[], id: string) {
 
 function rememberTaskBeat(state: NarrativeState, taskId: string, beatName: string) {
   if (state.beat_by_task[taskId] === undefined) {
-    for (const dropped of pushBounded(state.beat_task_order, taskId, MAX_BEAT_LINKS)) {
-      delete state.beat_by_task[dropped];
-    }
+    const { list, dropped } = appendBounded(state.beat_task_order, [taskId], MAX_BEAT_LINKS);
+    if (list !== state.beat_task_order) state.beat_task_order = list;
+    for (const id of dropped) delete state.beat_by_task[id];
   }
   state.beat_by_task[taskId] = beatName;
 }
@@ -87,7 +87,7 @@ const narrativeSlice = createSlice({
   extraReducers: (builder) => {
     builder.addCase(startGeneration, (state, { payload }) => {
       const beatName = payload.context?.emotional_beat;
-      if (beatName && isSafeKey(beatName)) link(ensureBeat(state, beatName).node_ids, payload.nodeId);
+      if (beatName && isSafeKey(beatName) && isSafeKey(payload.nodeId)) link(ensureBeat(state, beatName).node_ids, payload.nodeId);
     });
     addIngestCases(builder, [
       on(beatReached, (state, { payload: { frame, receivedAt } }) => {

@@ -8,8 +8,8 @@
  * error, cancelled) is not undone by a late progress frame, and progress never goes backwards.
  */
 import { createEntityAdapter, createSlice, type EntityState } from '@reduxjs/toolkit';
-import type { AgentType, CeleryState, Take } from '../protocol/index.js';
-import { clampPercent, pushBounded, pushUnique } from './bounded.js';
+import { isSafeKey, type AgentType, type CeleryState, type Take } from '../protocol/index.js';
+import { appendBounded, clampPercent, pushUnique } from './bounded.js';
 import { cancelGeneration, startGeneration } from './commands.js';
 import { commandInvalid, nodesMarkedStale } from './deliveryEvents.js';
 import {
@@ -125,15 +125,20 @@ type RunMatch = 'current' | 'new' | 'past';
  */
 function retireRun(node: NodeRecord) {
   if (node.task_id === undefined) return;
-  pushBounded(node.past_task_ids, node.task_id, MAX_PAST_RUNS);
+  addPastRun(node, node.task_id);
   node.task_id = undefined;
+}
+
+function addPastRun(node: NodeRecord, taskId: string) {
+  const { list } = appendBounded(node.past_task_ids, [taskId], MAX_PAST_RUNS);
+  if (list !== node.past_task_ids) node.past_task_ids = list;
 }
 
 /** Places a frame's task id among the node's runs, starting a new run when it is new. */
 function matchRun(node: NodeRecord, taskId: string | undefined): RunMatch {
   if (taskId === undefined || taskId === node.task_id) return 'current';
   if (node.past_task_ids.includes(taskId)) return 'past';
-  if (node.task_id !== undefined) pushBounded(node.past_task_ids, node.task_id, MAX_PAST_RUNS);
+  if (node.task_id !== undefined) addPastRun(node, node.task_id);
   node.task_id = taskId;
   node.progress = 0;
   node.step = undefined;
@@ -189,6 +194,9 @@ const nodesSlice = createSlice({
   extraReducers: (builder) => {
     builder
       .addCase(startGeneration, (state, { payload }) => {
+        // The node id comes from the application (user input), not the wire: `__proto__` as a key
+        // would reach Object.prototype. The middleware refuses such a command (commands/invalid).
+        if (!isSafeKey(payload.nodeId)) return;
         const node = ensureNode(state, payload.nodeId, payload.requestedAt);
         touch(node, payload.requestedAt);
         node.pending = { kind: 'start', commandId: payload.commandId, requestedAt: payload.requestedAt };
@@ -197,6 +205,7 @@ const nodesSlice = createSlice({
         if (payload.context?.emotional_beat) node.emotional_beat = payload.context.emotional_beat;
       })
       .addCase(cancelGeneration, (state, { payload }) => {
+        if (!isSafeKey(payload.nodeId)) return;
         const node = ensureNode(state, payload.nodeId, payload.requestedAt);
         touch(node, payload.requestedAt);
         node.pending = { kind: 'cancel', commandId: payload.commandId, requestedAt: payload.requestedAt };

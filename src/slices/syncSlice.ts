@@ -7,7 +7,7 @@
  * slice: the root reducer turns them into `frames/duplicateDropped` (see rootReducer.ts).
  */
 import { createSlice } from '@reduxjs/toolkit';
-import { pushBounded, pushUnique } from './bounded.js';
+import { appendBounded, pushUnique } from './bounded.js';
 import { disconnect, subscribeProject, unsubscribeProject } from './commands.js';
 import { sessionCreated, sessionLoaded } from './deliveryEvents.js';
 import {
@@ -46,6 +46,11 @@ export const MAX_GAPS = 50;
 
 export const initialSyncState: SyncState = { subscriptions: [], lastSeq: {}, gaps: [] };
 
+function addGap(state: SyncState, gap: SeqGap) {
+  const { list } = appendBounded(state.gaps, [gap], MAX_GAPS);
+  if (list !== state.gaps) state.gaps = list;
+}
+
 function onFrame(state: SyncState, action: FrameAction) {
   const { frame, receivedAt } = action.payload;
   if (sessionInitialized.match(action) || sessionRestored.match(action)) {
@@ -59,7 +64,7 @@ function onFrame(state: SyncState, action: FrameAction) {
   }
   if (replayGapReported.match(action)) {
     const gap = action.payload.frame;
-    pushBounded(state.gaps, { project_id: gap.project_id, from: gap.from_seq, to: gap.to_seq, at: receivedAt, detectedBy: 'server' }, MAX_GAPS);
+    addGap(state, { project_id: gap.project_id, from: gap.from_seq, to: gap.to_seq, at: receivedAt, detectedBy: 'server' });
     // The stream continues after to_seq; lower than before when the server's stream was reset.
     state.lastSeq[gap.project_id] = gap.to_seq;
     return;
@@ -68,7 +73,7 @@ function onFrame(state: SyncState, action: FrameAction) {
   if (seq === undefined || projectId === undefined) return;
   const last = state.lastSeq[projectId];
   if (last !== undefined && seq > last + 1) {
-    pushBounded(state.gaps, { project_id: projectId, from: last + 1, to: seq - 1, at: receivedAt, detectedBy: 'client' }, MAX_GAPS);
+    addGap(state, { project_id: projectId, from: last + 1, to: seq - 1, at: receivedAt, detectedBy: 'client' });
   }
   state.lastSeq[projectId] = seq;
 }

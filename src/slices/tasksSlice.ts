@@ -7,7 +7,7 @@
  */
 import { createEntityAdapter, createSlice, type EntityState } from '@reduxjs/toolkit';
 import { isTerminalCeleryState, type CeleryState } from '../protocol/index.js';
-import { clampPercent, pushBounded } from './bounded.js';
+import { appendBounded, clampPercent } from './bounded.js';
 import { generationCompleted, generationFailed, generationStarted, taskProgressReceived } from './frameEvents.js';
 import { addIngestCases, caseFor } from './ingestCases.js';
 import { applyStep } from './steps.js';
@@ -64,8 +64,11 @@ function ensureTask(state: TasksState, taskId: string, at: number): TaskRecord {
 
 function finish(state: TasksState, task: TaskRecord, at: number) {
   task.finishedAt = at;
-  const dropped = pushBounded(state.finishedOrder, task.task_id, MAX_FINISHED_TASKS);
-  if (dropped.length > 0) tasksAdapter.removeMany(state, dropped);
+  const { list, dropped } = appendBounded(state.finishedOrder, [task.task_id], MAX_FINISHED_TASKS);
+  if (dropped.length > 0) {
+    state.finishedOrder = list;
+    tasksAdapter.removeMany(state, dropped);
+  }
 }
 
 /** Moves a task to `next` unless that would go backwards; returns false when ignored. */
