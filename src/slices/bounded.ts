@@ -22,7 +22,7 @@ export function appendBounded<T>(list: T[], items: readonly T[], max: number): A
     for (const item of items) list.push(item);
     return { list, dropped: [] };
   }
-  const plain: readonly T[] = isDraft(list) ? current(list) : list;
+  const plain: readonly T[] = isDraft(list) ? (current(list as never) as readonly T[]) : list;
   const all = plain.concat(items);
   const cut = all.length - max;
   return { list: all.slice(cut), dropped: all.slice(0, cut) };

@@ -7,14 +7,16 @@
  * of an old run never overwrites the current one. Within a run, a finished status (completed,
  * error, cancelled) is not undone by a late progress frame, and progress never goes backwards.
  */
-import { createEntityAdapter, createSlice, type EntityState } from '@reduxjs/toolkit';
+import { createEntityAdapter, createSlice, type Draft, type EntityState, type UnknownAction } from '@reduxjs/toolkit';
 import { isSafeKey, type AgentType, type CeleryState, type Take } from '../protocol/index.js';
 import { appendBounded, clampPercent, pushUnique } from './bounded.js';
 import { cancelGeneration, startGeneration } from './commands.js';
 import { commandInvalid, nodesMarkedStale } from './deliveryEvents.js';
+import { settleArray, TableWork } from './cow.js';
 import {
   agentAssigned,
   commandAcknowledged,
+  framesBatched,
   generationCompleted,
   generationFailed,
   generationStarted,
@@ -22,7 +24,7 @@ import {
   serverErrorReported,
   taskProgressReceived,
 } from './frameEvents.js';
-import { addIngestCases, caseFor } from './ingestCases.js';
+import type { MatchableCreator } from './ingestCases.js';
 import { applyStep } from './steps.js';
 
 export const NODE_STATUSES = ['idle', 'generating', 'completed', 'error', 'cancelled'] as const;
@@ -77,33 +79,96 @@ export interface NodesState extends EntityState<NodeRecord, string> {
   generating_ids: string[];
 }
 
+/**
+ * Where the reducers below read and write nodes: an immer draft (commands), or a copy-on-write
+ * pass over the table (frames, one pass per frame or per burst; see ./cow.ts).
+ */
+interface NodesTable {
+  /** For reading only. */
+  peek(id: string): NodeRecord | undefined;
+  /** Writable. */
+  edit(id: string): NodeRecord | undefined;
+  add(record: NodeRecord): NodeRecord;
+  ids(): readonly string[];
+  /** Writable generating_ids. */
+  readonly generating: string[];
+}
+
+function draftTable(state: Draft<NodesState>): NodesTable {
+  return {
+    peek: (id) => state.entities[id],
+    edit: (id) => state.entities[id],
+    add: (record) => {
+      nodesAdapter.addOne(state, record);
+      return state.entities[record.node_id]!;
+    },
+    ids: () => state.ids,
+    generating: state.generating_ids,
+  };
+}
+
+const cloneNode = (node: NodeRecord): NodeRecord => ({
+  ...node,
+  past_task_ids: node.past_task_ids.slice(),
+  take_ids: node.take_ids.slice(),
+});
+
+/** One copy-on-write pass of frames over the nodes table. */
+class NodesPass implements NodesTable {
+  private readonly table: TableWork<NodeRecord>;
+  readonly generating: string[];
+
+  constructor(private readonly base: NodesState) {
+    this.table = new TableWork(base, cloneNode);
+    this.generating = base.generating_ids.slice();
+  }
+
+  peek(id: string) {
+    return this.table.peek(id);
+  }
+  edit(id: string) {
+    return this.table.edit(id);
+  }
+  add(record: NodeRecord) {
+    return this.table.add(record.node_id, record);
+  }
+  ids() {
+    return this.table.currentIds();
+  }
+
+  commit(): NodesState {
+    const table = this.table.commit();
+    const generating = settleArray(this.generating, this.base.generating_ids) as string[];
+    if (!table && generating === this.base.generating_ids) return this.base;
+    return Object.freeze({ ...this.base, ...table, generating_ids: generating });
+  }
+}
+
 /** Every status change goes through here, so generating_ids stays exact. */
-function setStatus(state: NodesState, node: NodeRecord, status: NodeStatus) {
+function setStatus(table: NodesTable, node: NodeRecord, status: NodeStatus) {
   if (node.status === status) return;
-  if (status === 'generating') state.generating_ids.push(node.node_id);
+  if (status === 'generating') table.generating.push(node.node_id);
   else if (node.status === 'generating') {
-    const index = state.generating_ids.indexOf(node.node_id);
-    if (index >= 0) state.generating_ids.splice(index, 1);
+    const index = table.generating.indexOf(node.node_id);
+    if (index >= 0) table.generating.splice(index, 1);
   }
   node.status = status;
 }
 
 const FINISHED: ReadonlySet<NodeStatus> = new Set(['completed', 'error', 'cancelled']);
 
-function ensureNode(state: NodesState, nodeId: string, at: number): NodeRecord {
-  let node = state.entities[nodeId];
-  if (!node) {
-    nodesAdapter.addOne(state, {
+function ensureNode(table: NodesTable, nodeId: string, at: number): NodeRecord {
+  return (
+    table.edit(nodeId) ??
+    table.add({
       node_id: nodeId,
       status: 'idle',
       past_task_ids: [],
       progress: 0,
       take_ids: [],
       updatedAt: at,
-    });
-    node = state.entities[nodeId]!;
-  }
-  return node;
+    })
+  );
 }
 
 /**
@@ -185,8 +250,6 @@ function latestThumbnail(takes: readonly Take[] | undefined): string | undefined
   return latest.thumbnail ?? latest.path;
 }
 
-const on = caseFor<NodesState>();
-
 const nodesSlice = createSlice({
   name: 'nodes',
   initialState: nodesAdapter.getInitialState({ generating_ids: [] as string[] }),
@@ -197,7 +260,7 @@ const nodesSlice = createSlice({
         // The node id comes from the application (user input), not the wire: `__proto__` as a key
         // would reach Object.prototype. The middleware refuses such a command (commands/invalid).
         if (!isSafeKey(payload.nodeId)) return;
-        const node = ensureNode(state, payload.nodeId, payload.requestedAt);
+        const node = ensureNode(draftTable(state), payload.nodeId, payload.requestedAt);
         touch(node, payload.requestedAt);
         node.pending = { kind: 'start', commandId: payload.commandId, requestedAt: payload.requestedAt };
         if (payload.context?.scene_id) node.scene_id = payload.context.scene_id;
@@ -206,12 +269,12 @@ const nodesSlice = createSlice({
       })
       .addCase(cancelGeneration, (state, { payload }) => {
         if (!isSafeKey(payload.nodeId)) return;
-        const node = ensureNode(state, payload.nodeId, payload.requestedAt);
+        const node = ensureNode(draftTable(state), payload.nodeId, payload.requestedAt);
         touch(node, payload.requestedAt);
         node.pending = { kind: 'cancel', commandId: payload.commandId, requestedAt: payload.requestedAt };
       })
       .addCase(commandInvalid, (state, { payload }) => {
-        clearPendingWithError(state, payload.commandId, `Not sent: ${payload.reason}`);
+        clearPendingWithError(draftTable(state), payload.commandId, `Not sent: ${payload.reason}`);
       })
       .addCase(nodesMarkedStale, (state, { payload }) => {
         for (const id of payload.nodeIds) {
@@ -219,126 +282,149 @@ const nodesSlice = createSlice({
           if (node?.status === 'generating') node.stale = true;
         }
       });
-    addIngestCases(builder, [
-      on(taskProgressReceived, (state, { payload: { frame, receivedAt } }) => {
-        if (!frame.node_id) return;
-        const node = ensureNode(state, frame.node_id, receivedAt);
-        const run = matchRun(node, frame.task_id);
-        if (run === 'past') return;
-        if (run === 'current' && FINISHED.has(node.status) && node.task_id === frame.task_id) return;
-        touch(node, receivedAt);
-        setStatus(state, node, statusForCelery(frame.state));
-        if (node.status !== 'generating' || node.pending?.kind === 'start') node.pending = undefined;
-        setProgress(node, frame.progress);
-        if (frame.state === 'SUCCESS') node.progress = 100;
-        applyStep(node, frame);
-        if (frame.message !== undefined) node.message = frame.message;
-        else if (node.status !== 'generating') node.message = undefined;
-        if (frame.state === 'FAILURE') node.error = frame.message ?? 'Generation failed';
-      }),
-      on(nodeStateChanged, (state, { payload: { frame, receivedAt } }) => {
-        const node = ensureNode(state, frame.node_id, receivedAt);
-        const run = matchRun(node, frame.task_id);
-        // A "generating" frame naming a task whose run already finished is a late one (sent
-        // before the SUCCESS/FAILURE/REVOKED it was overtaken by): it must not reopen the run.
-        const lateForFinishedRun =
-          run === 'current' && frame.task_id !== undefined && frame.status === 'generating' && FINISHED.has(node.status);
-        if (run === 'past' || lateForFinishedRun) {
-          if (addTakes(node, frame.takes)) node.updatedAt = receivedAt;
-          return;
-        }
-        touch(node, receivedAt);
-        // The backend's word on the node: authoritative within the current run.
-        setStatus(state, node, frame.status);
-        if (frame.status !== 'generating') node.pending = undefined;
-        if (frame.status === 'idle') retireRun(node);
-        if (frame.progress !== undefined) {
-          const progress = clampPercent(frame.progress);
-          // Within a running run progress only rises; a new status may legitimately reset it.
-          node.progress = frame.status === 'generating' && run === 'current' ? Math.max(node.progress, progress) : progress;
-        }
-        if (frame.status === 'completed') node.progress = 100;
-        if (frame.message !== undefined) node.message = frame.message;
-        node.error = frame.status === 'error' ? (frame.error ?? node.error ?? 'Generation failed') : undefined;
-        if (frame.output_path !== undefined) node.output_path = frame.output_path;
-        if (frame.thumbnail !== undefined) node.thumbnail = frame.thumbnail;
-        addTakes(node, frame.takes);
-        if (frame.current_take !== undefined) node.current_take = frame.current_take;
-        if (frame.scene_id !== undefined) node.scene_id = frame.scene_id;
-        if (frame.shot_id !== undefined) node.shot_id = frame.shot_id;
-        if (frame.emotional_beat !== undefined) node.emotional_beat = frame.emotional_beat;
-        if (frame.assigned_agent !== undefined) node.assigned_agent = frame.assigned_agent;
-      }),
-      on(generationStarted, (state, { payload: { frame, receivedAt } }) => {
-        const node = ensureNode(state, frame.node_id, receivedAt);
-        const run = matchRun(node, frame.task_id);
-        if (run === 'past' || (run === 'current' && FINISHED.has(node.status))) return;
-        touch(node, receivedAt);
-        setStatus(state, node, 'generating');
-        node.pending = undefined;
-        node.message ??= 'Starting generation...';
-        if (frame.scene_id !== undefined) node.scene_id = frame.scene_id;
-        if (frame.shot_id !== undefined) node.shot_id = frame.shot_id;
-        if (frame.emotional_beat !== undefined) node.emotional_beat = frame.emotional_beat;
-      }),
-      on(generationCompleted, (state, { payload: { frame, receivedAt } }) => {
-        const node = ensureNode(state, frame.node_id, receivedAt);
-        if (addTakes(node, frame.takes)) node.updatedAt = receivedAt;
-        const run = matchRun(node, frame.task_id);
-        if (run === 'past') return;
-        touch(node, receivedAt);
-        setStatus(state, node, 'completed');
-        node.pending = undefined;
-        node.progress = 100;
-        node.message = 'Generation complete';
-        node.error = undefined;
-        if (frame.output_path !== undefined) node.output_path = frame.output_path;
-        const thumbnail = frame.thumbnail ?? latestThumbnail(frame.takes);
-        if (thumbnail !== undefined) node.thumbnail = thumbnail;
-        const latest = latestTakeNumber(frame.takes);
-        if (latest !== undefined) node.current_take = latest;
-      }),
-      on(generationFailed, (state, { payload: { frame, receivedAt } }) => {
-        const node = ensureNode(state, frame.node_id, receivedAt);
-        const run = matchRun(node, frame.task_id);
-        if (run === 'past') return;
-        if (run === 'current' && node.status === 'completed') return;
-        touch(node, receivedAt);
-        setStatus(state, node, 'error');
-        node.pending = undefined;
-        node.error = frame.error;
-        if (frame.message !== undefined) node.message = frame.message;
-      }),
-      on(agentAssigned, (state, { payload: { frame, receivedAt } }) => {
-        if (!frame.node_id) return;
-        const node = ensureNode(state, frame.node_id, receivedAt);
-        touch(node, receivedAt);
-        node.assigned_agent = frame.agent_type;
-      }),
-      on(commandAcknowledged, (state, { payload: { frame } }) => {
-        if (frame.status !== 'rejected') return;
-        clearPendingWithError(state, frame.command_id, frame.error ?? 'Command rejected by the server');
-      }),
-      on(serverErrorReported, (state, { payload: { frame } }) => {
-        if (frame.command_id) clearPendingWithError(state, frame.command_id, frame.message);
-      }),
-    ]);
   },
 });
 
 /** A refused start/cancel: the node that waited for it shows the error. */
-function clearPendingWithError(state: NodesState, commandId: string, error: string) {
-  for (const id of state.ids) {
-    const node = state.entities[id]!;
-    if (node.pending?.commandId !== commandId) continue;
-    const wasStart = node.pending.kind === 'start';
+function clearPendingWithError(table: NodesTable, commandId: string, error: string) {
+  for (const id of table.ids()) {
+    if (table.peek(id)?.pending?.commandId !== commandId) continue;
+    const node = table.edit(id)!;
+    const wasStart = node.pending!.kind === 'start';
     node.pending = undefined;
     if (wasStart) {
-      setStatus(state, node, 'error');
+      setStatus(table, node, 'error');
       node.error = error;
     }
     return;
   }
 }
 
-export const nodesReducer = nodesSlice.reducer;
+type NodeCase = (table: NodesTable, action: UnknownAction) => void;
+function on<A extends UnknownAction>(creator: MatchableCreator<A>, run: (table: NodesTable, action: A) => void): [string, NodeCase] {
+  return [creator.type, run as NodeCase];
+}
+
+/** Frame cases: run by a copy-on-write pass, one per frame or per burst. */
+const INGEST = new Map<string, NodeCase>([
+  on(taskProgressReceived, (table, { payload: { frame, receivedAt } }) => {
+    if (!frame.node_id) return;
+    const node = ensureNode(table, frame.node_id, receivedAt);
+    const run = matchRun(node, frame.task_id);
+    if (run === 'past') return;
+    if (run === 'current' && FINISHED.has(node.status) && node.task_id === frame.task_id) return;
+    touch(node, receivedAt);
+    setStatus(table, node, statusForCelery(frame.state));
+    if (node.status !== 'generating' || node.pending?.kind === 'start') node.pending = undefined;
+    setProgress(node, frame.progress);
+    if (frame.state === 'SUCCESS') node.progress = 100;
+    applyStep(node, frame);
+    if (frame.message !== undefined) node.message = frame.message;
+    else if (node.status !== 'generating') node.message = undefined;
+    if (frame.state === 'FAILURE') node.error = frame.message ?? 'Generation failed';
+  }),
+  on(nodeStateChanged, (table, { payload: { frame, receivedAt } }) => {
+    const node = ensureNode(table, frame.node_id, receivedAt);
+    const run = matchRun(node, frame.task_id);
+    // A "generating" frame naming a task whose run already finished is a late one (sent
+    // before the SUCCESS/FAILURE/REVOKED it was overtaken by): it must not reopen the run.
+    const lateForFinishedRun =
+      run === 'current' && frame.task_id !== undefined && frame.status === 'generating' && FINISHED.has(node.status);
+    if (run === 'past' || lateForFinishedRun) {
+      if (addTakes(node, frame.takes)) node.updatedAt = receivedAt;
+      return;
+    }
+    touch(node, receivedAt);
+    // The backend's word on the node: authoritative within the current run.
+    setStatus(table, node, frame.status);
+    if (frame.status !== 'generating') node.pending = undefined;
+    if (frame.status === 'idle') retireRun(node);
+    if (frame.progress !== undefined) {
+      const progress = clampPercent(frame.progress);
+      // Within a running run progress only rises; a new status may legitimately reset it.
+      node.progress = frame.status === 'generating' && run === 'current' ? Math.max(node.progress, progress) : progress;
+    }
+    if (frame.status === 'completed') node.progress = 100;
+    if (frame.message !== undefined) node.message = frame.message;
+    node.error = frame.status === 'error' ? (frame.error ?? node.error ?? 'Generation failed') : undefined;
+    if (frame.output_path !== undefined) node.output_path = frame.output_path;
+    if (frame.thumbnail !== undefined) node.thumbnail = frame.thumbnail;
+    addTakes(node, frame.takes);
+    if (frame.current_take !== undefined) node.current_take = frame.current_take;
+    if (frame.scene_id !== undefined) node.scene_id = frame.scene_id;
+    if (frame.shot_id !== undefined) node.shot_id = frame.shot_id;
+    if (frame.emotional_beat !== undefined) node.emotional_beat = frame.emotional_beat;
+    if (frame.assigned_agent !== undefined) node.assigned_agent = frame.assigned_agent;
+  }),
+  on(generationStarted, (table, { payload: { frame, receivedAt } }) => {
+    const node = ensureNode(table, frame.node_id, receivedAt);
+    const run = matchRun(node, frame.task_id);
+    if (run === 'past' || (run === 'current' && FINISHED.has(node.status))) return;
+    touch(node, receivedAt);
+    setStatus(table, node, 'generating');
+    node.pending = undefined;
+    node.message ??= 'Starting generation...';
+    if (frame.scene_id !== undefined) node.scene_id = frame.scene_id;
+    if (frame.shot_id !== undefined) node.shot_id = frame.shot_id;
+    if (frame.emotional_beat !== undefined) node.emotional_beat = frame.emotional_beat;
+  }),
+  on(generationCompleted, (table, { payload: { frame, receivedAt } }) => {
+    const node = ensureNode(table, frame.node_id, receivedAt);
+    if (addTakes(node, frame.takes)) node.updatedAt = receivedAt;
+    const run = matchRun(node, frame.task_id);
+    if (run === 'past') return;
+    touch(node, receivedAt);
+    setStatus(table, node, 'completed');
+    node.pending = undefined;
+    node.progress = 100;
+    node.message = 'Generation complete';
+    node.error = undefined;
+    if (frame.output_path !== undefined) node.output_path = frame.output_path;
+    const thumbnail = frame.thumbnail ?? latestThumbnail(frame.takes);
+    if (thumbnail !== undefined) node.thumbnail = thumbnail;
+    const latest = latestTakeNumber(frame.takes);
+    if (latest !== undefined) node.current_take = latest;
+  }),
+  on(generationFailed, (table, { payload: { frame, receivedAt } }) => {
+    const node = ensureNode(table, frame.node_id, receivedAt);
+    const run = matchRun(node, frame.task_id);
+    if (run === 'past') return;
+    if (run === 'current' && node.status === 'completed') return;
+    touch(node, receivedAt);
+    setStatus(table, node, 'error');
+    node.pending = undefined;
+    node.error = frame.error;
+    if (frame.message !== undefined) node.message = frame.message;
+  }),
+  on(agentAssigned, (table, { payload: { frame, receivedAt } }) => {
+    if (!frame.node_id) return;
+    const node = ensureNode(table, frame.node_id, receivedAt);
+    touch(node, receivedAt);
+    node.assigned_agent = frame.agent_type;
+  }),
+  on(commandAcknowledged, (table, { payload: { frame } }) => {
+    if (frame.status !== 'rejected') return;
+    clearPendingWithError(table, frame.command_id, frame.error ?? 'Command rejected by the server');
+  }),
+  on(serverErrorReported, (table, { payload: { frame } }) => {
+    if (frame.command_id) clearPendingWithError(table, frame.command_id, frame.message);
+  }),
+]);
+
+/** Frames (alone or in a burst) go through one copy-on-write pass; commands through immer. */
+export function nodesReducer(state: NodesState | undefined, action: UnknownAction): NodesState {
+  if (state !== undefined) {
+    if (framesBatched.match(action)) return ingest(state, action.payload.actions);
+    if (INGEST.has(action.type)) return ingest(state, [action]);
+  }
+  return nodesSlice.reducer(state, action);
+}
+
+function ingest(state: NodesState, actions: readonly UnknownAction[]): NodesState {
+  let pass: NodesPass | undefined;
+  for (const action of actions) {
+    const run = INGEST.get(action.type);
+    if (run) run((pass ??= new NodesPass(state)), action);
+  }
+  return pass ? pass.commit() : state;
+}

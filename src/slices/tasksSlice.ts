@@ -5,11 +5,12 @@
  * - the state never moves back (a late STARTED after PROGRESS keeps PROGRESS);
  * - finished tasks are capped (oldest dropped first), so a long session stays bounded.
  */
-import { createEntityAdapter, createSlice, type EntityState } from '@reduxjs/toolkit';
+import { createEntityAdapter, type EntityState, type UnknownAction } from '@reduxjs/toolkit';
 import { isTerminalCeleryState, type CeleryState } from '../protocol/index.js';
 import { appendBounded, clampPercent } from './bounded.js';
-import { generationCompleted, generationFailed, generationStarted, taskProgressReceived } from './frameEvents.js';
-import { addIngestCases, caseFor } from './ingestCases.js';
+import { freezeDeep, settleArray, TableWork } from './cow.js';
+import { framesBatched, generationCompleted, generationFailed, generationStarted, taskProgressReceived } from './frameEvents.js';
+import type { MatchableCreator } from './ingestCases.js';
 import { applyStep } from './steps.js';
 
 export interface TaskRecord {
@@ -41,7 +42,7 @@ export interface TasksState extends EntityState<TaskRecord, string> {
   lateFramesIgnored: number;
 }
 
-const initialState: TasksState = tasksAdapter.getInitialState({ finishedOrder: [], lateFramesIgnored: 0 });
+const initialState: TasksState = freezeDeep(tasksAdapter.getInitialState({ finishedOrder: [], lateFramesIgnored: 0 }));
 
 const STATE_RANK: Record<CeleryState, number> = {
   PENDING: 0,
@@ -53,75 +54,98 @@ const STATE_RANK: Record<CeleryState, number> = {
   REVOKED: 3,
 };
 
-function ensureTask(state: TasksState, taskId: string, at: number): TaskRecord {
-  let task = state.entities[taskId];
-  if (!task) {
-    tasksAdapter.addOne(state, { task_id: taskId, state: 'PENDING', progress: 0, firstSeenAt: at, updatedAt: at });
-    task = state.entities[taskId]!;
+/**
+ * One copy-on-write pass of frames over the tasks table (one frame, or a burst): the table and
+ * each task written are copied once, and only what changed is kept (see ./cow.ts).
+ */
+class TasksPass {
+  readonly table: TableWork<TaskRecord>;
+  finishedOrder: string[];
+  lateFramesIgnored: number;
+
+  constructor(private readonly base: TasksState) {
+    this.table = new TableWork(base, (task) => ({ ...task }));
+    this.finishedOrder = base.finishedOrder.slice();
+    this.lateFramesIgnored = base.lateFramesIgnored;
   }
-  return task;
+
+  commit(): TasksState {
+    const table = this.table.commit();
+    const finishedOrder = settleArray(this.finishedOrder, this.base.finishedOrder) as string[];
+    if (!table && finishedOrder === this.base.finishedOrder && this.lateFramesIgnored === this.base.lateFramesIgnored) return this.base;
+    return Object.freeze({ ...this.base, ...table, finishedOrder, lateFramesIgnored: this.lateFramesIgnored });
+  }
 }
 
-function finish(state: TasksState, task: TaskRecord, at: number) {
+function ensureTask(pass: TasksPass, taskId: string, at: number): TaskRecord {
+  return pass.table.edit(taskId) ?? pass.table.add(taskId, { task_id: taskId, state: 'PENDING', progress: 0, firstSeenAt: at, updatedAt: at });
+}
+
+function finish(pass: TasksPass, task: TaskRecord, at: number) {
   task.finishedAt = at;
-  const { list, dropped } = appendBounded(state.finishedOrder, [task.task_id], MAX_FINISHED_TASKS);
-  if (dropped.length > 0) {
-    state.finishedOrder = list;
-    tasksAdapter.removeMany(state, dropped);
-  }
+  const { list, dropped } = appendBounded(pass.finishedOrder, [task.task_id], MAX_FINISHED_TASKS);
+  pass.finishedOrder = list;
+  if (dropped.length > 0) pass.table.remove(dropped);
 }
 
 /** Moves a task to `next` unless that would go backwards; returns false when ignored. */
-function advance(state: TasksState, task: TaskRecord, next: CeleryState, at: number): boolean {
+function advance(pass: TasksPass, task: TaskRecord, next: CeleryState, at: number): boolean {
   if (isTerminalCeleryState(task.state)) {
-    state.lateFramesIgnored += 1;
+    pass.lateFramesIgnored += 1;
     return false;
   }
   if (STATE_RANK[next] >= STATE_RANK[task.state]) task.state = next;
   task.updatedAt = at;
-  if (isTerminalCeleryState(task.state)) finish(state, task, at);
+  if (isTerminalCeleryState(task.state)) finish(pass, task, at);
   return true;
 }
 
-const on = caseFor<TasksState>();
+type TaskCase = (pass: TasksPass, action: UnknownAction) => void;
+function on<A extends UnknownAction>(creator: MatchableCreator<A>, run: (pass: TasksPass, action: A) => void): [string, TaskCase] {
+  return [creator.type, run as TaskCase];
+}
 
-const tasksSlice = createSlice({
-  name: 'tasks',
-  initialState,
-  reducers: {},
-  extraReducers: (builder) =>
-    addIngestCases(builder, [
-      on(taskProgressReceived, (state, { payload: { frame, receivedAt } }) => {
-        const task = ensureTask(state, frame.task_id, receivedAt);
-        if (isTerminalCeleryState(task.state)) {
-          state.lateFramesIgnored += 1;
-          return;
-        }
-        if (frame.node_id) task.node_id = frame.node_id;
-        if (frame.progress !== undefined) task.progress = Math.max(task.progress, clampPercent(frame.progress));
-        if (frame.state === 'SUCCESS') task.progress = 100;
-        if (frame.message !== undefined) task.message = frame.message;
-        // A running step's message ("Sampler: ...") says nothing once the task has finished.
-        else if (isTerminalCeleryState(frame.state)) task.message = undefined;
-        applyStep(task, frame);
-        if (frame.result !== undefined) task.result = frame.result;
-        advance(state, task, frame.state, receivedAt);
-      }),
-      on(generationStarted, (state, { payload: { frame, receivedAt } }) => {
-        const task = ensureTask(state, frame.task_id, receivedAt);
-        task.node_id = frame.node_id;
-      }),
-      on(generationCompleted, (state, { payload: { frame, receivedAt } }) => {
-        const task = ensureTask(state, frame.task_id, receivedAt);
-        task.node_id = frame.node_id;
-        if (advance(state, task, 'SUCCESS', receivedAt)) task.progress = 100;
-      }),
-      on(generationFailed, (state, { payload: { frame, receivedAt } }) => {
-        const task = ensureTask(state, frame.task_id, receivedAt);
-        task.node_id = frame.node_id;
-        if (advance(state, task, 'FAILURE', receivedAt)) task.message = frame.message ?? frame.error;
-      }),
-    ]),
-});
+const CASES = new Map<string, TaskCase>([
+  on(taskProgressReceived, (pass, { payload: { frame, receivedAt } }) => {
+    const task = ensureTask(pass, frame.task_id, receivedAt);
+    if (isTerminalCeleryState(task.state)) {
+      pass.lateFramesIgnored += 1;
+      return;
+    }
+    if (frame.node_id) task.node_id = frame.node_id;
+    if (frame.progress !== undefined) task.progress = Math.max(task.progress, clampPercent(frame.progress));
+    if (frame.state === 'SUCCESS') task.progress = 100;
+    if (frame.message !== undefined) task.message = frame.message;
+    // A running step's message ("Sampler: ...") says nothing once the task has finished.
+    else if (isTerminalCeleryState(frame.state)) task.message = undefined;
+    applyStep(task, frame);
+    if (frame.result !== undefined) task.result = frame.result;
+    advance(pass, task, frame.state, receivedAt);
+  }),
+  on(generationStarted, (pass, { payload: { frame, receivedAt } }) => {
+    const task = ensureTask(pass, frame.task_id, receivedAt);
+    task.node_id = frame.node_id;
+  }),
+  on(generationCompleted, (pass, { payload: { frame, receivedAt } }) => {
+    const task = ensureTask(pass, frame.task_id, receivedAt);
+    task.node_id = frame.node_id;
+    if (advance(pass, task, 'SUCCESS', receivedAt)) task.progress = 100;
+  }),
+  on(generationFailed, (pass, { payload: { frame, receivedAt } }) => {
+    const task = ensureTask(pass, frame.task_id, receivedAt);
+    task.node_id = frame.node_id;
+    if (advance(pass, task, 'FAILURE', receivedAt)) task.message = frame.message ?? frame.error;
+  }),
+]);
 
-export const tasksReducer = tasksSlice.reducer;
+/** Every action the tasks slice handles is a frame: one copy-on-write pass per frame or burst. */
+export function tasksReducer(state: TasksState = initialState, action: UnknownAction): TasksState {
+  const actions = framesBatched.match(action) ? action.payload.actions : CASES.has(action.type) ? [action] : undefined;
+  if (!actions) return state;
+  let pass: TasksPass | undefined;
+  for (const inner of actions) {
+    const run = CASES.get(inner.type);
+    if (run) run((pass ??= new TasksPass(state)), inner);
+  }
+  return pass ? pass.commit() : state;
+}
