@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
 }
 
 export interface SelfTime {
@@ -40,31 +41,64 @@ function locate(url: string, line: number, sources: Map<string, string[]>): stri
   return `${path.split('/').pop()}:${line + 1}`;
 }
 
-export function summarizeProfile(file: string, top = 25): { totalMs: number; functions: SelfTime[] } {
+export interface ProfileSummary {
+  totalMs: number;
+  /** Self time per function. */
+  functions: SelfTime[];
+  /**
+   * Time per function of this library (src/), including everything it calls outside src/
+   * (immer, valibot, reselect, Redux): each sample goes to its nearest src/ frame.
+   */
+  bySource: SelfTime[];
+}
+
+export function summarizeProfile(file: string, top = 25): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
   const sources = new Map<string, string[]>();
+  const whereOf = new Map<number, string>();
+  const where = (id: number) => {
+    let w = whereOf.get(id);
+    if (w === undefined) {
+      const node = byId.get(id)!;
+      w = locate(node.callFrame.url, node.callFrame.lineNumber, sources);
+      whereOf.set(id, w);
+    }
+    return w;
+  };
   const self = new Map<string, { fn: string; where: string; us: number }>();
+  const owned = new Map<string, { fn: string; where: string; us: number }>();
+  const add = (map: typeof self, fn: string, w: string, us: number) => {
+    const key = `${fn}\u0000${w}`;
+    const entry = map.get(key) ?? { fn, where: w, us: 0 };
+    entry.us += us;
+    map.set(key, entry);
+  };
   let total = 0;
   profile.samples.forEach((id, i) => {
-    const node = byId.get(id)!;
     const us = profile.timeDeltas[i] ?? 0;
     total += us;
-    const fn = node.callFrame.functionName || '(anonymous)';
-    const where = locate(node.callFrame.url, node.callFrame.lineNumber, sources);
-    const key = `${fn}\u0000${where}`;
-    const entry = self.get(key) ?? { fn, where, us: 0 };
-    entry.us += us;
-    self.set(key, entry);
+    const node = byId.get(id)!;
+    add(self, node.callFrame.functionName || '(anonymous)', where(id), us);
+    let owner: number | undefined = id;
+    while (owner !== undefined && !where(owner).startsWith('src/')) owner = parent.get(owner);
+    const o = byId.get(owner ?? id)!;
+    add(owned, o.callFrame.functionName || '(anonymous)', where(owner ?? id), us);
   });
-  const functions = [...self.values()]
-    .sort((a, b) => b.us - a.us)
-    .slice(0, top)
-    .map((entry) => ({ function: entry.fn, where: entry.where, ms: Math.round(entry.us / 100) / 10, percent: Math.round((entry.us / total) * 1000) / 10 }));
-  return { totalMs: Math.round(total / 1000), functions };
+  const list = (map: typeof self) =>
+    [...map.values()]
+      .sort((a, b) => b.us - a.us)
+      .slice(0, top)
+      .map((entry) => ({ function: entry.fn, where: entry.where, ms: Math.round(entry.us / 100) / 10, percent: Math.round((entry.us / total) * 1000) / 10 }));
+  return { totalMs: Math.round(total / 1000), functions: list(self), bySource: list(owned) };
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const summary = summarizeProfile(process.argv[2]!, Number(process.argv[3] ?? 30));
+  console.log(`self time (${summary.totalMs} ms)`);
   for (const f of summary.functions) console.log(`${f.percent.toFixed(1).padStart(5)}% ${f.ms.toFixed(0).padStart(7)} ms  ${f.function}  ${f.where}`);
+  console.log('\nby function of src/ (with what it calls outside src/)');
+  for (const f of summary.bySource) console.log(`${f.percent.toFixed(1).padStart(5)}% ${f.ms.toFixed(0).padStart(7)} ms  ${f.function}  ${f.where}`);
 }

@@ -5,7 +5,7 @@
  *
  *   node --expose-gc scenario.mjs throughput FRAMES NODES REPS SEGMENT [dev]
  *   node --expose-gc scenario.mjs latency FRAMES NODES [quick]
- *   node scenario.mjs profile FRAMES NODES
+ *   node scenario.mjs profile FRAMES NODES FILE.cpuprofile
  */
 import { runFloor } from './floor.js';
 import { measureLatency } from './latency.js';
@@ -84,6 +84,9 @@ async function throughput(frames: number, nodes: number, reps: number, segment: 
   collect();
   const retainedHeap = heapWithStore - heapUsed();
 
+  const floorCpu: number[] = [];
+  const liveCpu: number[] = [];
+  const devCpu: number[] = [];
   const floorMs: number[] = [];
   const floorSegMs: number[] = [];
   const liveMs: number[] = [];
@@ -95,11 +98,13 @@ async function throughput(frames: number, nodes: number, reps: number, segment: 
     collect();
     const floor = runFloor(traffic.frames, segmentStart);
     floorMs.push(floor.totalMs);
+    floorCpu.push(floor.cpuMs);
     floorSegMs.push(floor.segmentMs);
     collect();
     const live = await runLivePath(traffic.frames, bursts, view, segmentStart);
     live.rig.dispose();
     liveMs.push(live.totalMs);
+    liveCpu.push(live.cpuMs);
     liveSegMs.push(live.segmentMs);
     ratios.push(live.totalMs / floor.totalMs);
     if (dev) {
@@ -107,6 +112,7 @@ async function throughput(frames: number, nodes: number, reps: number, segment: 
       const d = await dev.runLivePath(traffic.frames, bursts, view, segmentStart);
       d.rig.dispose();
       devMs.push(d.totalMs);
+      devCpu.push(d.cpuMs);
       devSegMs.push(d.segmentMs);
     }
   }
@@ -130,9 +136,14 @@ async function throughput(frames: number, nodes: number, reps: number, segment: 
     liveSegmentUs: perFrame(liveSegMs, segment),
     devSegmentUs: dev ? perFrame(devSegMs, segment) : undefined,
     ratio: median(liveMs) / median(floorMs),
+    floorCpuUs: perFrame(floorCpu, frames),
+    liveCpuUs: perFrame(liveCpu, frames),
+    devCpuUs: dev ? perFrame(devCpu, frames) : undefined,
+    cpuRatio: median(liveCpu) / median(floorCpu),
+    devCpuRatio: dev ? median(devCpu) / median(liveCpu) : undefined,
     ratioPerRep: ratios,
     devRatio: dev ? median(devMs) / median(liveMs) : undefined,
-    raw: { floorMs, liveMs, devMs, floorSegMs, liveSegMs, devSegMs },
+    raw: { floorMs, liveMs, devMs, floorSegMs, liveSegMs, devSegMs, floorCpu, liveCpu, devCpu },
     retainedHeap,
     rssAfterTraffic,
     peakRss: process.resourceUsage().maxRSS * 1024,
@@ -152,19 +163,33 @@ async function latency(frames: number, nodes: number, quick: boolean) {
   return { kind: 'latency', mode: MODE, frames, nodes, ...result };
 }
 
-async function profile(frames: number, nodes: number) {
+/** Profiles the live path only (not the traffic generation), with the inspector's profiler. */
+async function profile(frames: number, nodes: number, file: string) {
   const traffic = generateTraffic({ frames, nodes });
   const segmentStart = frames - Math.min(5_000, frames >> 1);
-  const run = await runLivePath(traffic.frames, burstSizes(frames, [segmentStart]), viewFor(traffic, segmentStart), segmentStart);
+  const bursts = burstSizes(frames, [segmentStart]);
+  const view = viewFor(traffic, segmentStart);
+  (await runLivePath(traffic.frames.slice(0, 5_000), burstSizes(5_000), view)).rig.dispose();
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 200 });
+  await session.post('Profiler.start');
+  const run = await runLivePath(traffic.frames, bursts, view, segmentStart);
+  const { profile: cpuProfile } = await session.post('Profiler.stop');
+  session.disconnect();
   run.rig.dispose();
-  return { kind: 'profile', mode: MODE, frames, nodes, liveUs: (run.totalMs * 1000) / frames };
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(file, JSON.stringify(cpuProfile));
+  return { kind: 'profile', mode: MODE, frames, nodes, liveUs: (run.totalMs * 1000) / frames, file };
 }
 
 const [kind, a, b, c, d, e] = process.argv.slice(2);
 let out: unknown;
 if (kind === 'throughput') out = await throughput(Number(a), Number(b), Number(c), Number(d), e === 'dev');
 else if (kind === 'latency') out = await latency(Number(a), Number(b), c === 'quick');
-else if (kind === 'profile') out = await profile(Number(a), Number(b));
+else if (kind === 'profile') out = await profile(Number(a), Number(b), c!);
 else throw new Error(`unknown scenario ${kind}`);
 process.stdout.write(`${JSON.stringify(out)}\n`);
 process.exit(0);
