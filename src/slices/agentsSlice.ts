@@ -5,11 +5,11 @@
  * A frame about a task other than the agent's current assignment is a late frame of an earlier
  * assignment and is ignored; a completed assignment is not reopened by a late progress frame.
  */
-import { createEntityAdapter, createSlice, type EntityState } from '@reduxjs/toolkit';
+import { createEntityAdapter, type EntityState } from '@reduxjs/toolkit';
 import type { AgentType } from '../protocol/index.js';
 import { appendBounded, clampPercent } from './bounded.js';
 import { agentAssigned, agentCompleted, agentHandedOff, agentProgressed } from './frameEvents.js';
-import { addIngestCases, caseFor } from './ingestCases.js';
+import { freezeDeep, passCaseFor, passReducer, settleArray, TableWork } from './cow.js';
 
 export type AgentStatus = 'idle' | 'working' | 'completed';
 
@@ -46,94 +46,103 @@ export interface AgentsState extends EntityState<AgentRecord, AgentType> {
   handoffs: Handoff[];
 }
 
-const on = caseFor<AgentsState>();
+/** One copy-on-write pass of frames over the agents (see ./cow.ts). */
+class AgentsPass {
+  readonly table: TableWork<AgentRecord>;
+  handoffs: Handoff[];
 
-/** The agent's record when the frame is about its current assignment; otherwise undefined. */
-function currentAssignment(state: AgentsState, agentType: AgentType, taskId: string) {
-  const agent = state.entities[agentType];
-  return agent && agent.task_id === taskId ? agent : undefined;
+  constructor(readonly base: AgentsState) {
+    this.table = new TableWork(base as unknown as EntityState<AgentRecord, string>, (agent) => ({ ...agent }));
+    this.handoffs = base.handoffs.slice();
+  }
+
+  commit(): AgentsState {
+    const table = this.table.commit();
+    const handoffs = settleArray(this.handoffs, this.base.handoffs) as Handoff[];
+    if (!table && handoffs === this.base.handoffs) return this.base;
+    return Object.freeze({ ...this.base, ...(table as Partial<AgentsState>), handoffs });
+  }
 }
 
-const agentsSlice = createSlice({
-  name: 'agents',
-  initialState: agentsAdapter.getInitialState({ handoffs: [] as Handoff[] }),
-  reducers: {},
-  extraReducers: (builder) =>
-    addIngestCases(builder, [
-      on(agentAssigned, (state, { payload: { frame, receivedAt } }) => {
-        const existing = state.entities[frame.agent_type];
-        // A repeated assigned frame for a task already under way does not reset its progress.
-        if (existing && existing.task_id === frame.task_id && existing.status !== 'idle') return;
-        agentsAdapter.setOne(state, {
+const on = passCaseFor<AgentsPass>();
+
+export const agentsReducer = passReducer<AgentsState, AgentsPass>({
+  initialState: freezeDeep(agentsAdapter.getInitialState({ handoffs: [] as Handoff[] })),
+  open: (state) => new AgentsPass(state),
+  commit: (pass) => pass.commit(),
+  cases: new Map([
+    on(agentAssigned, (pass, { payload: { frame, receivedAt } }) => {
+      const existing = pass.table.peek(frame.agent_type);
+      // A repeated assigned frame for a task already under way does not reset its progress.
+      if (existing && existing.task_id === frame.task_id && existing.status !== 'idle') return;
+      pass.table.set(frame.agent_type, {
+        agent_type: frame.agent_type,
+        status: 'working',
+        task_id: frame.task_id,
+        node_id: frame.node_id,
+        current_task: frame.task_description,
+        progress: 0,
+        vram_usage: existing?.vram_usage,
+        estimated_duration: frame.estimated_duration,
+        updatedAt: receivedAt,
+      });
+    }),
+    on(agentProgressed, (pass, { payload: { frame, receivedAt } }) => {
+      const existing = pass.table.peek(frame.agent_type);
+      // Only the current assignment moves; progress for an agent never seen assigned (joined
+      // mid-flow) starts from here.
+      let agent = existing?.task_id === frame.task_id ? pass.table.edit(frame.agent_type) : undefined;
+      if (!existing) {
+        agent = pass.table.add(frame.agent_type, {
           agent_type: frame.agent_type,
           status: 'working',
           task_id: frame.task_id,
           node_id: frame.node_id,
-          current_task: frame.task_description,
           progress: 0,
-          vram_usage: existing?.vram_usage,
-          estimated_duration: frame.estimated_duration,
           updatedAt: receivedAt,
         });
-      }),
-      on(agentProgressed, (state, { payload: { frame, receivedAt } }) => {
-        let agent = currentAssignment(state, frame.agent_type, frame.task_id);
-        if (!agent && !state.entities[frame.agent_type]) {
-          // Progress for an agent never seen assigned (joined mid-flow): start from here.
-          agentsAdapter.addOne(state, {
-            agent_type: frame.agent_type,
-            status: 'working',
+      }
+      if (!agent || agent.status === 'completed') return;
+      agent.status = 'working';
+      agent.progress = Math.max(agent.progress, clampPercent(frame.progress));
+      if (frame.current_step !== undefined) agent.current_step = frame.current_step;
+      if (frame.vram_usage !== undefined) agent.vram_usage = frame.vram_usage;
+      agent.updatedAt = receivedAt;
+    }),
+    on(agentCompleted, (pass, { payload: { frame, receivedAt } }) => {
+      const existing = pass.table.peek(frame.agent_type);
+      // About another task than the current assignment (working or already completed): a late
+      // frame of an earlier one, like agent.progress. Only agent.assigned moves to a new task.
+      if (existing && existing.task_id !== frame.task_id && existing.status !== 'idle') return;
+      pass.table.set(frame.agent_type, {
+        ...(existing ?? { agent_type: frame.agent_type }),
+        status: 'completed',
+        task_id: frame.task_id,
+        node_id: frame.node_id ?? existing?.node_id,
+        progress: 100,
+        handoff_to: frame.handoff_to,
+        updatedAt: receivedAt,
+      });
+    }),
+    on(agentHandedOff, (pass, { payload: { frame, receivedAt } }) => {
+      const last = pass.handoffs[pass.handoffs.length - 1];
+      const repeated =
+        last?.from_agent === frame.from_agent && last.to_agent === frame.to_agent && last.task_id === frame.task_id;
+      if (repeated) return;
+      pass.handoffs = appendBounded(
+        pass.handoffs,
+        [
+          {
+            from_agent: frame.from_agent,
+            to_agent: frame.to_agent,
             task_id: frame.task_id,
             node_id: frame.node_id,
-            progress: 0,
-            updatedAt: receivedAt,
-          });
-          agent = state.entities[frame.agent_type];
-        }
-        if (!agent || agent.status === 'completed') return;
-        agent.status = 'working';
-        agent.progress = Math.max(agent.progress, clampPercent(frame.progress));
-        if (frame.current_step !== undefined) agent.current_step = frame.current_step;
-        if (frame.vram_usage !== undefined) agent.vram_usage = frame.vram_usage;
-        agent.updatedAt = receivedAt;
-      }),
-      on(agentCompleted, (state, { payload: { frame, receivedAt } }) => {
-        const existing = state.entities[frame.agent_type];
-        // About another task than the current assignment (working or already completed): a late
-        // frame of an earlier one, like agent.progress. Only agent.assigned moves to a new task.
-        if (existing && existing.task_id !== frame.task_id && existing.status !== 'idle') return;
-        agentsAdapter.setOne(state, {
-          ...(existing ?? { agent_type: frame.agent_type }),
-          status: 'completed',
-          task_id: frame.task_id,
-          node_id: frame.node_id ?? existing?.node_id,
-          progress: 100,
-          handoff_to: frame.handoff_to,
-          updatedAt: receivedAt,
-        });
-      }),
-      on(agentHandedOff, (state, { payload: { frame, receivedAt } }) => {
-        const last = state.handoffs[state.handoffs.length - 1];
-        const repeated =
-          last?.from_agent === frame.from_agent && last.to_agent === frame.to_agent && last.task_id === frame.task_id;
-        if (repeated) return;
-        const { list } = appendBounded(
-          state.handoffs,
-          [
-            {
-              from_agent: frame.from_agent,
-              to_agent: frame.to_agent,
-              task_id: frame.task_id,
-              node_id: frame.node_id,
-              notes: frame.notes,
-              at: receivedAt,
-            },
-          ],
-          MAX_HANDOFFS,
-        );
-        if (list !== state.handoffs) state.handoffs = list;
-      }),
-    ]),
+            notes: frame.notes,
+            at: receivedAt,
+          },
+        ],
+        MAX_HANDOFFS,
+      ).list;
+    }),
+  ]),
 });
-
-export const agentsReducer = agentsSlice.reducer;

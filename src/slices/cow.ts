@@ -15,7 +15,9 @@
  * changed: as with immer, an ignored frame leaves the state, and every memoized selector, as it
  * was.
  */
-import type { EntityState } from '@reduxjs/toolkit';
+import type { EntityState, UnknownAction } from '@reduxjs/toolkit';
+import { framesBatched } from './frameEvents.js';
+import type { MatchableCreator } from './ingestCases.js';
 
 function copyDictionary<T>(source: Readonly<Record<string, T>>): Record<string, T> {
   const copy: Record<string, T> = {};
@@ -81,7 +83,7 @@ export class TableWork<T extends object> {
   private removed = false;
 
   constructor(
-    private readonly base: EntityState<T, string>,
+    readonly base: EntityState<T, string>,
     /** A writable copy of a record: its arrays copied too, so that they can be pushed to. */
     private readonly cloneRecord: (record: T) => T,
   ) {}
@@ -103,6 +105,15 @@ export class TableWork<T extends object> {
     this.writableEntities()[id] = copy;
     this.written.set(id, record);
     return copy;
+  }
+
+  /** Replaces (or adds) a record, writable for the rest of the pass. */
+  set(id: string, record: T): T {
+    const before = this.peek(id);
+    if (before === undefined) return this.add(id, record);
+    this.writableEntities()[id] = record;
+    if (!this.written.has(id)) this.written.set(id, before);
+    return record;
   }
 
   /** Adds a record (writable for the rest of the pass). */
@@ -161,7 +172,42 @@ export class TableWork<T extends object> {
   }
 }
 
-/** Commits a plain array written in place in a pass: the original when equal, else frozen. */
+/** Commits a plain array written in place in a pass: the original when equal, else frozen (deeply). */
 export function settleArray<T>(after: T[], before: readonly T[]): readonly T[] {
-  return sameArray(after, before) ? before : Object.freeze(after);
+  return sameArray(after, before) ? before : freezeDeep(after);
+}
+
+/** A frame case of a pass: reads and writes the pass `P` (the slice's working copy). */
+export type PassCase<P> = (pass: P, action: UnknownAction) => void;
+
+/** `const on = passCaseFor<MyPass>()`, then `on(frameActionCreator, (pass, action) => ...)`. */
+export function passCaseFor<P>() {
+  return function on<A extends UnknownAction>(creator: MatchableCreator<A>, run: (pass: P, action: A) => void): [string, PassCase<P>] {
+    return [creator.type, run as PassCase<P>];
+  };
+}
+
+/**
+ * A slice reducer whose frame actions (alone, or in a `frames/batchReceived` burst) run as one
+ * copy-on-write pass: `open` makes the working copy, the cases write it, `commit` returns the
+ * new state (or the same one when nothing changed). Other actions go to `otherwise`.
+ */
+export function passReducer<S, P>(options: {
+  initialState: S;
+  cases: ReadonlyMap<string, PassCase<P>>;
+  open: (state: S) => P;
+  commit: (pass: P) => S;
+  otherwise?: (state: S, action: UnknownAction) => S;
+}): (state: S | undefined, action: UnknownAction) => S {
+  const { cases, open, commit, otherwise } = options;
+  return (state = options.initialState, action) => {
+    const actions = framesBatched.match(action) ? action.payload.actions : cases.has(action.type) ? [action] : undefined;
+    if (!actions) return otherwise ? otherwise(state, action) : state;
+    let pass: P | undefined;
+    for (const inner of actions) {
+      const run = cases.get(inner.type);
+      if (run) run((pass ??= open(state)), inner);
+    }
+    return pass === undefined ? state : commit(pass);
+  };
 }

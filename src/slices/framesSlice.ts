@@ -3,17 +3,16 @@
  * rejected and why, unknown types (a newer backend), duplicates dropped, and a bounded window
  * of the most recent frames (what the story's $wsMessages showed).
  */
-import { createSlice } from '@reduxjs/toolkit';
+import type { UnknownAction } from '@reduxjs/toolkit';
 import { isSafeKey, type InboundFrame, type RejectReason } from '../protocol/index.js';
-import { appendBounded } from './bounded.js';
+import { freezeDeep, passReducer, type PassCase } from './cow.js';
 import { listenerFailed } from './deliveryEvents.js';
 import {
   duplicateFrameDropped,
+  FRAME_ACTION_TYPES,
   frameRejected,
-  framesBatched,
-  isFrameAction,
   unknownFrameReceived,
-  type IngestAction,
+  type FrameAction,
 } from './frameEvents.js';
 
 export interface RecentFrame {
@@ -37,72 +36,102 @@ export const MAX_RECENT_FRAMES = 100;
 /** Distinct unknown types counted by name; beyond this they are counted under "(other)". */
 export const MAX_UNKNOWN_TYPES = 50;
 
-const initialState: FramesState = {
+const initialState: FramesState = freezeDeep({
   applied: 0,
   rejected: { total: 0, byReason: {} },
   unknown: { total: 0, byType: {} },
   duplicatesDropped: 0,
   listenerErrors: 0,
   recent: [],
-};
+});
 
 /**
- * Records one ingest action. Valid frames are collected in `recent` by the caller, which appends
- * them to the window once: the window is rebuilt at most once per action (or burst), never
- * shifted in place through the draft for every frame.
+ * One pass of ingest actions (a frame, or a burst) over the counts: a plain copy of the slice,
+ * and the burst's valid frames appended to the recent window once, at the end.
  */
-function apply(state: FramesState, action: IngestAction, recent: RecentFrame[]) {
-  if (isFrameAction(action)) {
-    state.applied += 1;
-    state.lastReceivedAt = action.payload.receivedAt;
-    recent.push({ frame: action.payload.frame, receivedAt: action.payload.receivedAt });
-  } else if (frameRejected.match(action)) {
-    const { reason, detail, type, receivedAt } = action.payload;
-    state.rejected.total += 1;
-    state.rejected.byReason[reason] = (state.rejected.byReason[reason] ?? 0) + 1;
-    state.rejected.last = { reason, detail, type, at: receivedAt };
-    state.lastReceivedAt = receivedAt;
-  } else if (unknownFrameReceived.match(action)) {
-    state.unknown.total += 1;
-    const { type } = action.payload;
-    const known = Object.prototype.hasOwnProperty.call(state.unknown.byType, type);
-    const room = Object.keys(state.unknown.byType).length < MAX_UNKNOWN_TYPES;
-    // A type named like an Object.prototype member ("constructor") must not be used as a key.
-    const key = known || (room && isSafeKey(type)) ? type : '(other)';
-    state.unknown.byType[key] = (state.unknown.byType[key] ?? 0) + 1;
-    state.lastReceivedAt = action.payload.receivedAt;
-  } else if (duplicateFrameDropped.match(action)) {
-    state.duplicatesDropped += 1;
-    state.lastReceivedAt = action.payload.receivedAt;
+class FramesPass {
+  readonly next: FramesState;
+  readonly recent: RecentFrame[] = [];
+  private rejectedCopied = false;
+  private unknownCopied = false;
+
+  constructor(private readonly base: FramesState) {
+    this.next = { ...base };
+  }
+
+  rejected(): FramesState['rejected'] {
+    if (!this.rejectedCopied) {
+      this.rejectedCopied = true;
+      this.next.rejected = { ...this.base.rejected, byReason: { ...this.base.rejected.byReason } };
+    }
+    return this.next.rejected;
+  }
+
+  unknown(): FramesState['unknown'] {
+    if (!this.unknownCopied) {
+      this.unknownCopied = true;
+      this.next.unknown = { ...this.base.unknown, byType: { ...this.base.unknown.byType } };
+    }
+    return this.next.unknown;
+  }
+
+  commit(): FramesState {
+    if (this.recent.length > 0) {
+      const merged = this.base.recent.concat(this.recent);
+      this.next.recent = merged.length > MAX_RECENT_FRAMES ? merged.slice(merged.length - MAX_RECENT_FRAMES) : merged;
+    }
+    return freezeDeep(this.next);
   }
 }
 
-function applyAll(state: FramesState, actions: readonly IngestAction[]) {
-  const recent: RecentFrame[] = [];
-  for (const action of actions) apply(state, action, recent);
-  if (recent.length === 0) return;
-  const { list } = appendBounded(state.recent, recent.length > MAX_RECENT_FRAMES ? recent.slice(-MAX_RECENT_FRAMES) : recent, MAX_RECENT_FRAMES);
-  if (list !== state.recent) state.recent = list;
-}
+const applied: PassCase<FramesPass> = (pass, action) => {
+  const { frame, receivedAt } = (action as FrameAction).payload;
+  pass.next.applied += 1;
+  pass.next.lastReceivedAt = receivedAt;
+  pass.recent.push({ frame, receivedAt });
+};
 
-const framesSlice = createSlice({
-  name: 'frames',
+const cases = new Map<string, PassCase<FramesPass>>([
+  ...Object.values(FRAME_ACTION_TYPES).map((type): [string, PassCase<FramesPass>] => [type, applied]),
+  [
+    frameRejected.type,
+    (pass, action) => {
+      const { reason, detail, type, receivedAt } = (action as ReturnType<typeof frameRejected>).payload;
+      const rejected = pass.rejected();
+      rejected.total += 1;
+      rejected.byReason[reason] = (rejected.byReason[reason] ?? 0) + 1;
+      rejected.last = { reason, detail, type, at: receivedAt };
+      pass.next.lastReceivedAt = receivedAt;
+    },
+  ],
+  [
+    unknownFrameReceived.type,
+    (pass, action) => {
+      const { type, receivedAt } = (action as ReturnType<typeof unknownFrameReceived>).payload;
+      const unknown = pass.unknown();
+      unknown.total += 1;
+      const known = Object.prototype.hasOwnProperty.call(unknown.byType, type);
+      const room = Object.keys(unknown.byType).length < MAX_UNKNOWN_TYPES;
+      // A type named like an Object.prototype member ("constructor") must not be used as a key.
+      const key = known || (room && isSafeKey(type)) ? type : '(other)';
+      unknown.byType[key] = (unknown.byType[key] ?? 0) + 1;
+      pass.next.lastReceivedAt = receivedAt;
+    },
+  ],
+  [
+    duplicateFrameDropped.type,
+    (pass, action) => {
+      pass.next.duplicatesDropped += 1;
+      pass.next.lastReceivedAt = (action as ReturnType<typeof duplicateFrameDropped>).payload.receivedAt;
+    },
+  ],
+]);
+
+export const framesReducer = passReducer<FramesState, FramesPass>({
   initialState,
-  reducers: {},
-  extraReducers: (builder) => {
-    builder.addCase(listenerFailed, (state) => {
-      state.listenerErrors += 1;
-    });
-    builder.addCase(framesBatched, (state, action) => applyAll(state, action.payload.actions));
-    builder.addMatcher(
-      (action): action is IngestAction =>
-        isFrameAction(action) ||
-        frameRejected.match(action) ||
-        unknownFrameReceived.match(action) ||
-        duplicateFrameDropped.match(action),
-      (state, action) => applyAll(state, [action]),
-    );
-  },
+  cases,
+  open: (state) => new FramesPass(state),
+  commit: (pass) => pass.commit(),
+  otherwise: (state, action: UnknownAction) =>
+    listenerFailed.match(action) ? Object.freeze({ ...state, listenerErrors: state.listenerErrors + 1 }) : state,
 });
-
-export const framesReducer = framesSlice.reducer;

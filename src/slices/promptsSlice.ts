@@ -2,10 +2,10 @@
  * Composite prompts as the agents assembled them: the latest per node, and the latest overall
  * (a prompt.composite frame need not name a node).
  */
-import { createEntityAdapter, createSlice, type EntityState } from '@reduxjs/toolkit';
+import { createEntityAdapter, type EntityState } from '@reduxjs/toolkit';
 import type { CompositePrompt } from '../protocol/index.js';
 import { compositePromptAssembled } from './frameEvents.js';
-import { addIngestCases, caseFor } from './ingestCases.js';
+import { freezeDeep, passCaseFor, passReducer, TableWork } from './cow.js';
 
 export interface PromptRecord {
   node_id: string;
@@ -20,25 +20,39 @@ export interface PromptsState extends EntityState<PromptRecord, string> {
   latest?: Omit<PromptRecord, 'node_id'> & { node_id?: string };
 }
 
-const on = caseFor<PromptsState>();
+/** One copy-on-write pass of frames over the prompts (see ./cow.ts). */
+class PromptsPass {
+  readonly table: TableWork<PromptRecord>;
+  latest: PromptsState['latest'];
 
-const promptsSlice = createSlice({
-  name: 'prompts',
-  initialState: promptsAdapter.getInitialState() as PromptsState,
-  reducers: {},
-  extraReducers: (builder) =>
-    addIngestCases(builder, [
-      on(compositePromptAssembled, (state, { payload: { frame, receivedAt } }) => {
-        const record = {
-          node_id: frame.node_id,
-          task_id: frame.task_id,
-          composite_prompt: frame.composite_prompt,
-          assembledAt: receivedAt,
-        };
-        state.latest = record;
-        if (frame.node_id) promptsAdapter.setOne(state, { ...record, node_id: frame.node_id });
-      }),
-    ]),
+  constructor(readonly base: PromptsState) {
+    this.table = new TableWork(base, (prompt) => ({ ...prompt }));
+    this.latest = base.latest;
+  }
+
+  commit(): PromptsState {
+    const table = this.table.commit();
+    if (!table && this.latest === this.base.latest) return this.base;
+    return freezeDeep({ ...this.base, ...table, latest: this.latest });
+  }
+}
+
+const on = passCaseFor<PromptsPass>();
+
+export const promptsReducer = passReducer<PromptsState, PromptsPass>({
+  initialState: freezeDeep(promptsAdapter.getInitialState() as PromptsState),
+  open: (state) => new PromptsPass(state),
+  commit: (pass) => pass.commit(),
+  cases: new Map([
+    on(compositePromptAssembled, (pass, { payload: { frame, receivedAt } }) => {
+      const record = {
+        node_id: frame.node_id,
+        task_id: frame.task_id,
+        composite_prompt: frame.composite_prompt,
+        assembledAt: receivedAt,
+      };
+      pass.latest = record;
+      if (frame.node_id) pass.table.set(frame.node_id, { ...record, node_id: frame.node_id });
+    }),
+  ]),
 });
-
-export const promptsReducer = promptsSlice.reducer;

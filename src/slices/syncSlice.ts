@@ -6,19 +6,12 @@
  * Duplicate and stale frames (seq at or below the last applied) never reach this or any other
  * slice: the root reducer turns them into `frames/duplicateDropped` (see rootReducer.ts).
  */
-import { createSlice } from '@reduxjs/toolkit';
+import { createSlice, type UnknownAction } from '@reduxjs/toolkit';
 import { appendBounded, pushUnique } from './bounded.js';
 import { disconnect, subscribeProject, unsubscribeProject } from './commands.js';
 import { sessionCreated, sessionLoaded } from './deliveryEvents.js';
-import {
-  framesBatched,
-  isFrameAction,
-  replayGapReported,
-  sessionInitialized,
-  sessionRestored,
-  type FrameAction,
-  type IngestAction,
-} from './frameEvents.js';
+import { freezeDeep, passReducer, type PassCase } from './cow.js';
+import { FRAME_ACTION_TYPES, replayGapReported, sessionInitialized, sessionRestored, type FrameAction } from './frameEvents.js';
 import { isSafeKey } from '../protocol/index.js';
 
 export interface SeqGap {
@@ -46,37 +39,82 @@ export const MAX_GAPS = 50;
 
 export const initialSyncState: SyncState = { subscriptions: [], lastSeq: {}, gaps: [] };
 
-function addGap(state: SyncState, gap: SeqGap) {
-  const { list } = appendBounded(state.gaps, [gap], MAX_GAPS);
-  if (list !== state.gaps) state.gaps = list;
+/** One pass of frames (a frame, or a burst) over the sync state: plain copies, made on write. */
+class SyncPass {
+  readonly next: SyncState;
+  private lastSeqCopied = false;
+  private gapsCopied = false;
+
+  constructor(private readonly base: SyncState) {
+    this.next = { ...base };
+  }
+
+  resetLastSeq() {
+    this.next.lastSeq = {};
+    this.lastSeqCopied = true;
+  }
+
+  setLastSeq(projectId: string, seq: number) {
+    if (this.next.lastSeq[projectId] === seq) return;
+    if (!this.lastSeqCopied) {
+      this.lastSeqCopied = true;
+      this.next.lastSeq = { ...this.base.lastSeq };
+    }
+    this.next.lastSeq[projectId] = seq;
+  }
+
+  addGap(gap: SeqGap) {
+    if (!this.gapsCopied) {
+      this.gapsCopied = true;
+      this.next.gaps = this.base.gaps.slice();
+    }
+    this.next.gaps = appendBounded(this.next.gaps, [gap], MAX_GAPS).list;
+  }
+
+  commit(): SyncState {
+    const { base, next } = this;
+    if (this.lastSeqCopied && sameRecord(next.lastSeq, base.lastSeq)) next.lastSeq = base.lastSeq;
+    if (next.sessionId === base.sessionId && next.resumeToken === base.resumeToken && next.lastSeq === base.lastSeq && next.gaps === base.gaps) {
+      return base;
+    }
+    return freezeDeep(next);
+  }
 }
 
-function onFrame(state: SyncState, action: FrameAction) {
+function sameRecord(a: Record<string, number>, b: Record<string, number>): boolean {
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const key of keys) if (a[key] !== b[key] || !Object.prototype.hasOwnProperty.call(b, key)) return false;
+  return true;
+}
+
+const onFrame: PassCase<SyncPass> = (pass, a) => {
+  const action = a as FrameAction;
   const { frame, receivedAt } = action.payload;
   if (sessionInitialized.match(action) || sessionRestored.match(action)) {
     const restored = action.type === sessionRestored.type;
     const session = action.payload.frame;
-    state.sessionId = session.session_id;
-    if (session.resume_token !== undefined) state.resumeToken = session.resume_token;
+    pass.next.sessionId = session.session_id;
+    if (session.resume_token !== undefined) pass.next.resumeToken = session.resume_token;
     // A new session numbers events afresh; only a restored one continues the old positions.
-    if (!restored) state.lastSeq = {};
+    if (!restored) pass.resetLastSeq();
     return;
   }
   if (replayGapReported.match(action)) {
     const gap = action.payload.frame;
-    addGap(state, { project_id: gap.project_id, from: gap.from_seq, to: gap.to_seq, at: receivedAt, detectedBy: 'server' });
+    pass.addGap({ project_id: gap.project_id, from: gap.from_seq, to: gap.to_seq, at: receivedAt, detectedBy: 'server' });
     // The stream continues after to_seq; lower than before when the server's stream was reset.
-    state.lastSeq[gap.project_id] = gap.to_seq;
+    pass.setLastSeq(gap.project_id, gap.to_seq);
     return;
   }
   const { seq, project_id: projectId } = frame;
   if (seq === undefined || projectId === undefined) return;
-  const last = state.lastSeq[projectId];
+  const last = pass.next.lastSeq[projectId];
   if (last !== undefined && seq > last + 1) {
-    addGap(state, { project_id: projectId, from: last + 1, to: seq - 1, at: receivedAt, detectedBy: 'client' });
+    pass.addGap({ project_id: projectId, from: last + 1, to: seq - 1, at: receivedAt, detectedBy: 'client' });
   }
-  state.lastSeq[projectId] = seq;
-}
+  pass.setLastSeq(projectId, seq);
+};
 
 const syncSlice = createSlice({
   name: 'sync',
@@ -104,15 +142,15 @@ const syncSlice = createSlice({
       .addCase(disconnect, (state, { payload }) => {
         if (!payload.forgetSession) return;
         return initialSyncState;
-      })
-      .addCase(framesBatched, (state, action) => {
-        for (const inner of action.payload.actions) if (isFrameAction(inner)) onFrame(state, inner);
-      })
-      .addMatcher(
-        (action): action is FrameAction => isFrameAction(action as IngestAction),
-        (state, action) => onFrame(state, action),
-      );
+      });
   },
 });
 
-export const syncReducer = syncSlice.reducer;
+/** Frames (alone or in a burst) in one plain copy-on-write pass; commands through immer. */
+export const syncReducer = passReducer<SyncState, SyncPass>({
+  initialState: syncSlice.getInitialState(),
+  cases: new Map(Object.values(FRAME_ACTION_TYPES).map((type): [string, PassCase<SyncPass>] => [type, onFrame])),
+  open: (state) => new SyncPass(state),
+  commit: (pass) => pass.commit(),
+  otherwise: (state, action: UnknownAction) => syncSlice.reducer(state, action),
+});

@@ -3,10 +3,10 @@
  * twice (in generation.completed and again in node.state_changed, or replayed) is stored once:
  * a later copy updates the fields it carries.
  */
-import { createEntityAdapter, createSlice, type EntityState } from '@reduxjs/toolkit';
+import { createEntityAdapter, type EntityState } from '@reduxjs/toolkit';
 import type { Take } from '../protocol/index.js';
 import { generationCompleted, nodeStateChanged } from './frameEvents.js';
-import { addIngestCases, caseFor } from './ingestCases.js';
+import { freezeDeep, passCaseFor, passReducer, TableWork } from './cow.js';
 
 export interface TakeRecord extends Take {
   node_id: string;
@@ -19,7 +19,7 @@ export const takesAdapter = createEntityAdapter({ selectId: (take: TakeRecord) =
 export type TakesState = EntityState<TakeRecord, string>;
 
 function upsertTakes(
-  state: TakesState,
+  table: TableWork<TakeRecord>,
   takes: readonly Take[] | undefined,
   nodeId: string,
   taskId: string | undefined,
@@ -27,7 +27,7 @@ function upsertTakes(
 ) {
   if (!takes) return;
   for (const take of takes) {
-    const existing = state.entities[take.id];
+    const existing = table.edit(take.id);
     if (existing) {
       // Only the fields this copy carries: an unsafe URL was turned into `undefined` at the wire
       // and must not erase the safe value already stored.
@@ -36,26 +36,27 @@ function upsertTakes(
       }
       if (taskId !== undefined) existing.task_id ??= taskId;
     } else {
-      takesAdapter.addOne(state, { ...take, node_id: nodeId, task_id: taskId, receivedAt });
+      table.add(take.id, { ...take, node_id: nodeId, task_id: taskId, receivedAt });
     }
   }
 }
 
-const on = caseFor<TakesState>();
+const on = passCaseFor<TableWork<TakeRecord>>();
 
-const takesSlice = createSlice({
-  name: 'takes',
-  initialState: takesAdapter.getInitialState(),
-  reducers: {},
-  extraReducers: (builder) =>
-    addIngestCases(builder, [
-      on(generationCompleted, (state, { payload: { frame, receivedAt } }) => {
-        upsertTakes(state, frame.takes, frame.node_id, frame.task_id, receivedAt);
-      }),
-      on(nodeStateChanged, (state, { payload: { frame, receivedAt } }) => {
-        upsertTakes(state, frame.takes, frame.node_id, frame.task_id, receivedAt);
-      }),
-    ]),
+/** Frames (alone or in a burst) in one copy-on-write pass over the table (see ./cow.ts). */
+export const takesReducer = passReducer<TakesState, TableWork<TakeRecord>>({
+  initialState: freezeDeep(takesAdapter.getInitialState()),
+  open: (state) => new TableWork(state, (take) => ({ ...take })),
+  commit: (table) => {
+    const next = table.commit();
+    return next ? Object.freeze(next) : table.base;
+  },
+  cases: new Map([
+    on(generationCompleted, (table, { payload: { frame, receivedAt } }) => {
+      upsertTakes(table, frame.takes, frame.node_id, frame.task_id, receivedAt);
+    }),
+    on(nodeStateChanged, (table, { payload: { frame, receivedAt } }) => {
+      upsertTakes(table, frame.takes, frame.node_id, frame.task_id, receivedAt);
+    }),
+  ]),
 });
-
-export const takesReducer = takesSlice.reducer;
