@@ -7,8 +7,9 @@
  *   token), with this instance's id and capabilities ack, seq, replay.
  * - subscribe { project_id, last_seq? } -> replays history after last_seq (a replay.gap when
  *   history was trimmed), then live events; each event carries its project's seq.
- * - start_generation / cancel_generation -> ack by command_id, deduplicated: a resent command
- *   is acked `duplicate` and not run again.
+ * - start_generation / cancel_generation -> published on the bus's command channel (to the
+ *   workers: the pipeline simulator, in this process or another), then acked by command_id,
+ *   deduplicated: a resent command is acked `duplicate` and not run again.
  * - ping -> system.heartbeat; a system.heartbeat to every client on an interval.
  * - bad input (not JSON, unknown type, invalid fields) -> an `error` frame; oversized frames and
  *   floods -> a policy close; everyone else keeps being served.
@@ -16,6 +17,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import * as v from 'valibot';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
@@ -37,6 +39,11 @@ export interface GatewayOptions {
   bus: EventBus;
   /** Attach to this HTTP server (upgrade on `path`); else listen on host:port. */
   server?: Server;
+  /**
+   * Attach to no server: the caller routes HTTP upgrades to `gateway.handleUpgrade` (so one
+   * HTTP server can swap gateways on restart). `path`, when given, is still checked.
+   */
+  noServer?: boolean;
   host?: string;
   port?: number;
   path?: string;
@@ -47,7 +54,12 @@ export interface GatewayOptions {
   maxPayloadBytes?: number;
   /** More than this many frames per second from one client closes it with 1008. Default 200. */
   maxFramesPerSecond?: number;
-  /** Runs an accepted command (the pipeline simulator, or a Celery bridge). */
+  /**
+   * Publish accepted commands on the bus's command channel (`bus.publishCommand`), where workers
+   * listen (`bus.onCommand`). Default true.
+   */
+  publishCommands?: boolean;
+  /** Also runs an accepted command in this process (the pipeline simulator, or a Celery bridge). */
   onCommand?: (frame: OutboundFrameOf<'start_generation'> | OutboundFrameOf<'cancel_generation'>, context: CommandContext) => void;
   log?: (message: string) => void;
 }
@@ -62,6 +74,8 @@ export interface Gateway {
   shutdown(reason?: string): Promise<void>;
   /** Abrupt: terminate every socket (clients see 1006), as a killed process would. */
   terminate(): Promise<void>;
+  /** With `noServer`: hands an HTTP upgrade to this gateway (refused once it is shutting down). */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
 }
 
 interface Client {
@@ -82,11 +96,16 @@ export function createGateway(options: GatewayOptions): Gateway {
   const log = options.log ?? (() => {});
   const clients = new Set<Client>();
 
+  const maxPayload = options.maxPayloadBytes ?? 256 * 1024;
   const wss = options.server
-    ? new WebSocketServer({ server: options.server, path: options.path ?? '/ws', maxPayload: options.maxPayloadBytes ?? 256 * 1024 })
-    : new WebSocketServer({ host: options.host ?? '127.0.0.1', port: options.port ?? 0, path: options.path, maxPayload: options.maxPayloadBytes ?? 256 * 1024 });
+    ? new WebSocketServer({ server: options.server, path: options.path ?? '/ws', maxPayload })
+    : options.noServer
+      ? new WebSocketServer({ noServer: true, path: options.path, maxPayload })
+      : new WebSocketServer({ host: options.host ?? '127.0.0.1', port: options.port ?? 0, path: options.path, maxPayload });
+  /** Set when shutdown or terminate starts: new connections are turned away from then on. */
+  let shuttingDown = false;
 
-  const ready = options.server
+  const ready = options.server || options.noServer
     ? Promise.resolve()
     : new Promise<void>((resolve, reject) => {
         wss.once('listening', resolve);
@@ -187,13 +206,22 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   async function runCommand(client: Client, frame: OutboundFrameOf<'start_generation'> | OutboundFrameOf<'cancel_generation'>) {
     const commandId = frame.command_id;
-    if (commandId !== undefined) {
-      const first = await bus.claimCommand(commandId, sessionTtlMs);
-      send(client, { type: 'ack', command_id: commandId, status: first ? 'accepted' : 'duplicate', timestamp: new Date().toISOString() });
-      if (!first) return;
+    const ack = (status: 'accepted' | 'duplicate') =>
+      commandId !== undefined && send(client, { type: 'ack', command_id: commandId, status, timestamp: new Date().toISOString() });
+    if (commandId !== undefined && !(await bus.claimCommand(commandId, sessionTtlMs))) {
+      ack('duplicate');
+      return;
     }
     const projectId = frame.project_id ?? client.subscriptions.keys().next().value ?? 'default';
-    options.onCommand?.(frame, { sessionId: client.sessionId ?? '', projectId });
+    const context: CommandContext = { sessionId: client.sessionId ?? '', projectId };
+    // Handed to the workers before the ack: a gateway that dies in between leaves the command
+    // in the client's outbox, and its resend is acked `duplicate` without running twice.
+    options.onCommand?.(frame, context);
+    if (options.publishCommands !== false) {
+      const received = await bus.publishCommand(frame, context);
+      if (received === 0 && !options.onCommand) log(`gateway: no worker received ${frame.type} ${commandId ?? ''} (is a worker running?)`);
+    }
+    ack('accepted');
   }
 
   function tooFast(client: Client): boolean {
@@ -246,6 +274,11 @@ export function createGateway(options: GatewayOptions): Gateway {
   }
 
   wss.on('connection', (ws: WebSocket, _request: IncomingMessage) => {
+    if (shuttingDown) {
+      // Arrived while this instance shuts down: come back to the next one.
+      ws.close(SERVER_CLOSE.serviceRestart, 'server restarting');
+      return;
+    }
     const client: Client = { ws, subscriptions: new Map(), frameTimes: [] };
     clients.add(client);
     // Frames of one client are handled in order, one after another.
@@ -282,11 +315,20 @@ export function createGateway(options: GatewayOptions): Gateway {
     instanceId,
     ready,
     port() {
+      if (options.noServer) return 0;
       const address = (options.server ?? wss).address();
       return typeof address === 'object' && address ? address.port : 0;
     },
     clientCount: () => clients.size,
+    handleUpgrade(request, socket, head) {
+      if (shuttingDown || !wss.shouldHandle(request)) {
+        socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        return;
+      }
+      wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+    },
     async shutdown(reason = 'server restarting') {
+      shuttingDown = true;
       for (const client of clients) {
         send(client, { type: 'system.shutdown', reason, instance_id: instanceId, timestamp: new Date().toISOString() });
       }
@@ -309,6 +351,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       await closeServer();
     },
     async terminate() {
+      shuttingDown = true;
       for (const client of clients) client.ws.terminate();
       clients.clear();
       await closeServer();

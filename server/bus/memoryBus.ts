@@ -2,7 +2,7 @@
  * The embedded bus: everything in this process. What `npm start` uses by default.
  * History survives as long as the process (and can be handed to a new gateway in tests).
  */
-import type { BusEvent, EventBus, HistoryPage, SessionRecord } from './types.js';
+import type { BusCommand, BusEvent, EventBus, HistoryPage, SessionRecord } from './types.js';
 
 export interface MemoryBusOptions {
   /** Events kept per project for replay. Default 10,000. */
@@ -17,6 +17,7 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
   const listeners = new Set<(event: BusEvent) => void>();
   const sessions = new Map<string, { record: SessionRecord; expiresAt: number }>();
   const commands = new Map<string, number>();
+  const commandListeners = new Set<(frame: BusCommand['frame'], context: BusCommand['context']) => void>();
 
   function stream(projectId: string) {
     let entry = streams.get(projectId);
@@ -75,8 +76,19 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
       }
       return true;
     },
+    async publishCommand(frame, context) {
+      const targets = Array.from(commandListeners);
+      for (const listener of targets) listener(frame, context);
+      return targets.length;
+    },
+    onCommand(listener) {
+      commandListeners.add(listener);
+      return () => commandListeners.delete(listener);
+    },
+    async commandsReady() {},
     async close() {
       listeners.clear();
+      commandListeners.clear();
     },
   };
 }

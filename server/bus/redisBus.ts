@@ -8,9 +8,11 @@
  *   past the asked seq is reported, so the client can show a gap.
  * - Sessions and command ids (for ack dedupe) are keys with a TTL, so a client that moves to
  *   another instance, or comes back to a restarted one, resumes its session and is not run twice.
+ * - Accepted commands go to the workers on `${prefix}commands` (PUBLISH/SUBSCRIBE): the worker
+ *   process (`ROLE=worker`) keeps running while gateways restart or die.
  */
 import { createClient } from 'redis';
-import type { BusEvent, EventBus, HistoryPage, SessionRecord } from './types.js';
+import type { BusCommand, BusEvent, EventBus, HistoryPage, SessionRecord } from './types.js';
 
 export interface RedisBusOptions {
   url: string;
@@ -32,6 +34,7 @@ export async function createRedisBus(options: RedisBusOptions): Promise<EventBus
   const prefix = options.prefix ?? 'cr:';
   const historyLimit = options.historyLimit ?? 10_000;
   const channel = `${prefix}events`;
+  const commandChannel = `${prefix}commands`;
   const client = createClient({ url: options.url });
   const subscriber = client.duplicate();
   client.on('error', () => {});
@@ -50,6 +53,23 @@ export async function createRedisBus(options: RedisBusOptions): Promise<EventBus
     const event: BusEvent = { project_id: String(frame.project_id), seq: Number(frame.seq), frame };
     for (const listener of Array.from(listeners)) listener(event);
   });
+
+  const commandListeners = new Set<(frame: BusCommand['frame'], context: BusCommand['context']) => void>();
+  let commandsSubscribed: Promise<void> | undefined;
+  function subscribeCommands() {
+    // Only a bus with command listeners (a worker) subscribes to the command channel.
+    commandsSubscribed ??= subscriber.subscribe(commandChannel, (message) => {
+      let command: BusCommand;
+      try {
+        command = JSON.parse(message) as BusCommand;
+      } catch {
+        return;
+      }
+      if (!command || typeof command.frame !== 'object' || typeof command.context !== 'object') return;
+      for (const listener of Array.from(commandListeners)) listener(command.frame, command.context);
+    });
+    return commandsSubscribed;
+  }
 
   const seqKey = (projectId: string) => `${prefix}seq:${projectId}`;
   const streamKey = (projectId: string) => `${prefix}stream:${projectId}`;
@@ -108,8 +128,23 @@ export async function createRedisBus(options: RedisBusOptions): Promise<EventBus
       const result = await client.set(`${prefix}cmd:${commandId}`, '1', { NX: true, PX: ttlMs });
       return result === 'OK';
     },
+    async publishCommand(frame, context) {
+      const command: BusCommand = { frame, context };
+      return Number(await client.publish(commandChannel, JSON.stringify(command)));
+    },
+    onCommand(listener) {
+      commandListeners.add(listener);
+      // Errors surface on the subscriber's 'error' event; a listener added before the
+      // subscription is confirmed receives what is published after it.
+      void subscribeCommands().catch(() => {});
+      return () => commandListeners.delete(listener);
+    },
+    async commandsReady() {
+      await commandsSubscribed;
+    },
     async close() {
       listeners.clear();
+      commandListeners.clear();
       await subscriber.quit().catch(() => {});
       await client.quit().catch(() => {});
     },

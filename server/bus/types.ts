@@ -28,6 +28,12 @@ export interface SessionRecord {
   created_at: number;
 }
 
+/** A command a gateway accepted, on its way to the workers (the pipeline simulator, or Celery). */
+export interface BusCommand {
+  frame: Record<string, unknown> & { type: 'start_generation' | 'cancel_generation'; node_id: string };
+  context: { sessionId: string; projectId: string };
+}
+
 export interface EventBus {
   /** Numbers the frame in its project's stream, stores it, and fans it out. */
   publish(projectId: string, frame: Record<string, unknown> & { type: string }): Promise<BusEvent>;
@@ -41,5 +47,19 @@ export interface EventBus {
   putSession(record: SessionRecord, ttlMs: number): Promise<void>;
   /** Records a command id; false when it was already recorded (a resend): do not run it again. */
   claimCommand(commandId: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Hands an accepted command to the workers, wherever they run: the memory bus calls the
+   * listeners of this process directly; the Redis bus publishes on `${prefix}commands`, so a
+   * worker process behind several gateways receives each command once per command listener.
+   * Resolves with the number of listeners that received it (0: no worker is running).
+   */
+  publishCommand(frame: BusCommand['frame'], context: BusCommand['context']): Promise<number>;
+  /** Commands from every gateway instance (what a worker listens to). */
+  onCommand(listener: (frame: BusCommand['frame'], context: BusCommand['context']) => void): () => void;
+  /**
+   * Resolves once the command listeners receive whatever is published from now on (Redis: the
+   * SUBSCRIBE is confirmed). A worker waits for it before it says it is ready.
+   */
+  commandsReady(): Promise<void>;
   close(): Promise<void>;
 }

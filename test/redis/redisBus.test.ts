@@ -8,7 +8,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisBus, type RedisBusOptions } from '../../server/bus/redisBus.js';
 import type { BusEvent, EventBus } from '../../server/bus/types.js';
 import { startRedisServer, type RedisServer } from '../support/redis.js';
-import { cleanupStack, collectBus, startGateway, type Frame } from '../server/helpers.js';
+import { cleanupStack, collectBus, RawClient, startGateway, type Frame } from '../server/helpers.js';
+import { startServer } from '../../server/main.js';
 
 let redis: RedisServer;
 let admin: ReturnType<typeof createClient>;
@@ -280,3 +281,111 @@ describe('two gateways on two buses sharing one Redis', () => {
     expect(client.events('proj-1').map((f) => f.seq)).toEqual(range(oldestAvailable!, 300));
   });
 });
+
+describe('Redis bus: command channel', () => {
+  const command = (n: number) => ({
+    type: 'start_generation' as const,
+    node_id: `node-${n}`,
+    params: { prompt: `shot ${n}` },
+    command_id: `cmd-${n}`,
+    timestamp: '2026-01-01T00:00:00.000Z',
+  });
+
+  it('delivers a command published on one instance to the listeners of the others, once each, on ${prefix}commands', async () => {
+    const prefix = newPrefix();
+    const gateway = await bus(prefix);
+    const worker = await bus(prefix);
+    const other = await bus(newPrefix());
+    const seen: Array<{ frame: unknown; context: unknown }> = [];
+    const elsewhere: unknown[] = [];
+    worker.onCommand((frame, context) => seen.push({ frame, context }));
+    other.onCommand((frame) => elsewhere.push(frame));
+    await worker.commandsReady();
+    await other.commandsReady();
+    // A bus without command listeners does not subscribe: only the worker counts.
+    expect(await gateway.publishCommand(command(1), { sessionId: 's-1', projectId: 'proj-1' })).toBe(1);
+    expect(await gateway.publishCommand(command(2), { sessionId: 's-1', projectId: 'proj-2' })).toBe(1);
+    await waitFor(() => seen.length === 2);
+    expect(seen).toEqual([
+      { frame: command(1), context: { sessionId: 's-1', projectId: 'proj-1' } },
+      { frame: command(2), context: { sessionId: 's-1', projectId: 'proj-2' } },
+    ]);
+    expect(elsewhere).toEqual([]);
+    // The channel is a plain pub/sub channel named after the prefix.
+    const raw: string[] = [];
+    const spy = admin.duplicate();
+    spy.on('error', () => {});
+    await spy.connect();
+    cleanups.add(() => spy.quit().catch(() => {}));
+    await spy.subscribe(`${prefix}commands`, (message) => raw.push(message));
+    expect(await gateway.publishCommand(command(3), { sessionId: 's-2', projectId: 'proj-1' })).toBe(2);
+    await waitFor(() => raw.length === 1 && seen.length === 3);
+    expect(JSON.parse(raw[0]!)).toEqual({ frame: command(3), context: { sessionId: 's-2', projectId: 'proj-1' } });
+  });
+
+  it('says nobody received a command when no worker listens, and stops delivering after unsubscribe', async () => {
+    const prefix = newPrefix();
+    const gateway = await bus(prefix);
+    const worker = await bus(prefix);
+    expect(await gateway.publishCommand(command(1), { sessionId: 's', projectId: 'p' })).toBe(0);
+    const seen: string[] = [];
+    const off = worker.onCommand((frame) => seen.push(frame.node_id));
+    await worker.commandsReady();
+    expect(await gateway.publishCommand(command(2), { sessionId: 's', projectId: 'p' })).toBe(1);
+    await waitFor(() => seen.length === 1);
+    off();
+    await gateway.publishCommand(command(3), { sessionId: 's', projectId: 'p' });
+    // A later command through a fresh listener proves the one in between was not delivered late.
+    worker.onCommand((frame) => seen.push(`late ${frame.node_id}`));
+    await gateway.publishCommand(command(4), { sessionId: 's', projectId: 'p' });
+    await waitFor(() => seen.length === 2);
+    expect(seen).toEqual(['node-2', 'late node-4']);
+  });
+
+  it('two gateways (ROLE=gateway) and one worker (ROLE=worker) on one Redis: a command sent to either gateway runs once', async () => {
+    const prefix = newPrefix();
+    const worker = await startServer({ role: 'worker', redisUrl: redis.url, redisPrefix: prefix, speed: 50, failureRate: 0, ambientEveryMs: 0 });
+    cleanups.add(() => worker.stop());
+    const gateways = await Promise.all(
+      [0, 1].map(() => startServer({ role: 'gateway', port: 0, redisUrl: redis.url, redisPrefix: prefix, demoDir: '/nonexistent' })),
+    );
+    for (const gw of gateways) cleanups.add(() => gw.stop());
+    expect(gateways.map((gw) => gw.simulator)).toEqual([undefined, undefined]);
+    const started: Frame[] = [];
+    const watcher = await bus(prefix);
+    watcher.subscribe((event) => {
+      if (event.frame.type === 'generation.started') started.push(event.frame as Frame);
+    });
+
+    for (const [index, gw] of gateways.entries()) {
+      const client = await RawClient.open(gw.wsUrl!);
+      cleanups.add(() => client.close());
+      client.send({ type: 'session.init', session_id: `client-${index}`, reconnect: false });
+      await client.next('session.init');
+      const frame = { ...command(index + 1), project_id: 'proj-1' };
+      client.send(frame);
+      expect(await client.next('ack')).toMatchObject({ command_id: frame.command_id, status: 'accepted' });
+      // The same command through the other gateway: a duplicate, not run again.
+      const twin = await RawClient.open(gateways[1 - index]!.wsUrl!);
+      cleanups.add(() => twin.close());
+      twin.send({ type: 'session.init', session_id: `twin-${index}`, reconnect: false });
+      await twin.next('session.init');
+      twin.send(frame);
+      expect(await twin.next('ack')).toMatchObject({ command_id: frame.command_id, status: 'duplicate' });
+    }
+    await waitFor(() => started.length === 2);
+    expect(started.map((f) => [f.node_id, f.command_id]).sort()).toEqual([
+      ['node-1', 'cmd-1'],
+      ['node-2', 'cmd-2'],
+    ]);
+  });
+});
+
+/** Polls until `check` holds (bounded): Redis delivers pub/sub messages asynchronously. */
+async function waitFor(check: () => boolean, timeoutMs = 5_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
