@@ -28,6 +28,20 @@ export default defineConfig({
         },
       },
       {
+        // Real Chromium (and redis-server for the two-gateway scenario): `npm run test:browser`,
+        // which checks both and builds the demo first (CI installs them).
+        extends: true,
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 90_000,
+          hookTimeout: 60_000,
+          // One Chromium at a time: the scenarios time real pipelines.
+          fileParallelism: false,
+        },
+      },
+      {
         extends: true,
         plugins: [svelteTesting()],
         test: {

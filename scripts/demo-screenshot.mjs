@@ -18,11 +18,11 @@
  * of the last run at the mid-run screenshot, default 45), --linger MS (wait before the final
  * screenshot, e.g. for the ambient Git/structure activity), --width W --height H (viewport, default 1440x900), --full-page, --speed S
  * (simulator speed, default 1), --seed N, --failure-rate R (chance of a random failure, default
- * the simulator's 0.15), --chromium PATH (default /usr/bin/chromium or
- * $CHROMIUM), --no-build, --timeout MS (per run, default 60000).
+ * the simulator's 0.15), --chromium PATH (default $CHROMIUM, /usr/bin/chromium or chromium on
+ * PATH), --no-build, --timeout MS (per run, default 60000).
  *
  * The same steps are exported for browser tests: startDemoServer, launchBrowser, openDemo,
- * runGeneration, captureDemo.
+ * runGeneration, waitForQuiet, captureDemo, findChromium, findRedisServer.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -52,9 +52,41 @@ export function buildDemo() {
   if (result.status !== 0) throw new Error(`demo build failed (exit ${result.status})`);
 }
 
+/** The Debian packages the browser tests and screenshots need. */
+export const BROWSER_PACKAGES = ['chromium', 'fonts-liberation', 'fonts-noto-color-emoji'];
+
+function onPath(name) {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    if (dir && existsSync(join(dir, name))) return join(dir, name);
+  }
+  return undefined;
+}
+
 /**
- * Starts server/main.ts on a free port. Resolves with { url, wsUrl, port, output(), stop() } once
- * it printed its page URL. `env` adds to the environment (SEED, SPEED, FAILURE_RATE, ...).
+ * The Chromium to drive: $CHROMIUM, else /usr/bin/chromium, else `chromium` on PATH; undefined
+ * when there is none.
+ */
+export function findChromium() {
+  if (process.env.CHROMIUM) return existsSync(process.env.CHROMIUM) ? process.env.CHROMIUM : undefined;
+  if (existsSync('/usr/bin/chromium')) return '/usr/bin/chromium';
+  return onPath('chromium');
+}
+
+/** redis-server: $REDIS_SERVER_BIN, else on PATH (or /usr/bin); undefined when there is none. */
+export function findRedisServer() {
+  if (process.env.REDIS_SERVER_BIN) return existsSync(process.env.REDIS_SERVER_BIN) ? process.env.REDIS_SERVER_BIN : undefined;
+  return onPath('redis-server') ?? (existsSync('/usr/bin/redis-server') ? '/usr/bin/redis-server' : undefined);
+}
+
+export const MISSING_CHROMIUM =
+  `no Chromium at /usr/bin/chromium (or \`chromium\` on PATH, or $CHROMIUM): install the Debian packages ${BROWSER_PACKAGES.join(' ')} ` +
+  `(apt-get install -y --no-install-recommends ${BROWSER_PACKAGES.join(' ')})`;
+
+/**
+ * Starts server/main.ts on a free port. Resolves with { url, wsUrl, port, pid, output(), stop(),
+ * kill(signal) } once it printed its page URL (a worker, env ROLE=worker: once it printed
+ * "worker ready"; it has no url). `env` adds to the environment (ROLE, REDIS_URL, SEED, SPEED,
+ * FAILURE_RATE, AMBIENT_MS, ...).
  */
 export function startDemoServer({ env = {}, timeoutMs = 20_000, log = false } = {}) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
@@ -84,14 +116,24 @@ export function startDemoServer({ env = {}, timeoutMs = 20_000, log = false } = 
       void stop();
       reject(new Error(`the demo server printed no URL within ${timeoutMs} ms:\n${output}`));
     }, timeoutMs);
+    const kill = async (signal = 'SIGKILL') => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill(signal);
+      await exited;
+    };
+    const worker = env.ROLE === 'worker';
     const check = () => {
-      const match = /page:\s+(http:\/\/[^\s]+)/.exec(output);
+      const match = worker ? /worker ready/.exec(output) : /page:\s+(http:\/\/[^\s]+)/.exec(output);
       if (!match) return;
       clearTimeout(timer);
       child.stdout.off('data', check);
+      if (worker) {
+        resolveStart({ pid: child.pid, output: () => output, stop, kill, exited });
+        return;
+      }
       const url = match[1];
       const port = Number(new URL(url).port);
-      resolveStart({ url, wsUrl: `ws://127.0.0.1:${port}/ws`, port, pid: child.pid, output: () => output, stop });
+      resolveStart({ url, wsUrl: `ws://127.0.0.1:${port}/ws`, port, pid: child.pid, output: () => output, stop, kill, exited });
     };
     child.stdout.on('data', check);
     void exited.then(({ code, signal }) => {
@@ -102,11 +144,9 @@ export function startDemoServer({ env = {}, timeoutMs = 20_000, log = false } = 
 }
 
 /** Headless Chromium with a fresh profile; `close()` also removes the profile. */
-export async function launchBrowser({ executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium', viewport = { width: 1440, height: 900 } } = {}) {
+export async function launchBrowser({ executablePath = findChromium(), viewport = { width: 1440, height: 900 } } = {}) {
   const { chromium } = await import('playwright-core');
-  if (!existsSync(executablePath)) {
-    throw new Error(`no Chromium at ${executablePath}: apt-get install -y --no-install-recommends chromium fonts-liberation`);
-  }
+  if (!executablePath || !existsSync(executablePath)) throw new Error(MISSING_CHROMIUM);
   const profile = mkdtempSync(join(tmpdir(), 'canvas-demo-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath,
@@ -124,9 +164,12 @@ export async function launchBrowser({ executablePath = process.env.CHROMIUM ?? '
   return { context, close };
 }
 
-/** Opens the demo page and waits until the store is connected with its session ready. */
-export async function openDemo(context, url, { timeoutMs = 15_000 } = {}) {
-  const page = context.pages()[0] ?? (await context.newPage());
+/**
+ * Opens the demo page and waits until the store is connected with its session ready. `fresh`:
+ * in a new tab (else the context's first one).
+ */
+export async function openDemo(context, url, { timeoutMs = 15_000, fresh = false } = {}) {
+  const page = (!fresh && context.pages()[0]) || (await context.newPage());
   const problems = [];
   page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
   page.on('console', (message) => {
