@@ -6,6 +6,7 @@ import { configureStore, type Middleware } from '@reduxjs/toolkit';
 import { createSocketMiddleware, type SocketController } from '../middleware/socketMiddleware.js';
 import { isBrowser, type RealtimeOptions } from '../middleware/options.js';
 import { connect, realtimeReducer, type RealtimeState } from '../slices/index.js';
+import { createSerializableChangesCheck } from './serializableCheck.js';
 
 export interface RealtimeStoreOptions extends RealtimeOptions {
   /** State to start from (tests, or a state saved by replayFrames). */
@@ -21,6 +22,9 @@ function isProduction(): boolean {
 
 export function createRealtimeStore(options: RealtimeStoreOptions = {}) {
   const socket: SocketController = createSocketMiddleware(options);
+  // Written as Redux Toolkit writes it, so that a bundler drops the development check from a
+  // production build as it drops RTK's own.
+  const development = typeof process !== 'undefined' && process.env.NODE_ENV !== 'production';
   const store = configureStore({
     reducer: realtimeReducer,
     preloadedState: options.preloadedState,
@@ -30,9 +34,12 @@ export function createRealtimeStore(options: RealtimeStoreOptions = {}) {
         // Frames carry backend JSON (task results, metadata): bounded by the wire contract, but
         // walking them twice per action in development buys nothing the schema did not check.
         // Thumbnails arrive as data URLs of a few kB; the checks walk them in development only.
-        serializableCheck: { ignoredPaths: ['frames.recent'], warnAfter: 128 },
+        // The serializability check is ours (./serializableCheck.ts): RTK's re-walks every
+        // changed table in full on every burst.
+        serializableCheck: false,
         immutableCheck: { ignoredPaths: ['frames.recent'], warnAfter: 128 },
       })
+        .concat(development ? [createSerializableChangesCheck({ ignoredPaths: ['frames.recent'] })] : [])
         .concat(options.middleware ?? [])
         .concat(socket.middleware as Middleware),
   });
