@@ -7,7 +7,7 @@
  * 2. Runs each scenario in its own child process (node --expose-gc), one after the other:
  *    throughput and memory for each log size and node count (floor, live path and, for the
  *    reference size, the development-mode live path, interleaved repetition by repetition),
- *    latency, and one CPU profile of the live path.
+ *    latency, and CPU profiles of the live path (reference size, and 5,000 nodes).
  * 3. Measures the bundles, prints the results table and the targets, writes bench/results.json
  *    and bench/results.md.
  *
@@ -154,11 +154,15 @@ async function main() {
     ? undefined
     : (runScenario(['latency', String(quick ? 10_000 : 50_000), String(SIZES.nodes), quick ? 'quick' : ''], []) as unknown as Latency);
 
-  let profile: ReturnType<typeof summarizeProfile> | undefined;
+  // CPU profiles of the live path: the reference size, and the largest node count (where the
+  // per-frame cost grows with the table).
+  const profiles: Array<{ frames: number; nodes: number; summary: ReturnType<typeof summarizeProfile> }> = [];
   if (!args.has('--no-profile')) {
-    const file = join(out, 'live.cpuprofile');
-    runScenario(['profile', String(REFERENCE), String(SIZES.nodes), file], []);
-    profile = summarizeProfile(file, 25);
+    for (const nodes of [SIZES.nodes, 5_000]) {
+      const file = join(out, `live-${REFERENCE}-${nodes}.cpuprofile`);
+      runScenario(['profile', String(REFERENCE), String(nodes), file], []);
+      profiles.push({ frames: REFERENCE, nodes, summary: summarizeProfile(file, nodes === SIZES.nodes ? 25 : 12) });
+    }
   }
 
   const bundle: BundleResult | undefined = args.has('--no-bundle') ? undefined : await measureBundles();
@@ -258,19 +262,19 @@ async function main() {
   lines.push('| target | measured | met |');
   lines.push('|---|---:|:---:|');
   for (const t of targets) lines.push(`| ${t.target} | ${t.value} | ${t.met ? ('stretch' in t && t.stretch ? 'yes (stretch too)' : 'yes') : '**no**'} |`);
-  if (profile) {
+  for (const { frames, nodes, summary } of profiles) {
     lines.push('');
-    lines.push(`Profile of the live path (${REFERENCE / 1000}k frames, ${SIZES.nodes} nodes, production), top self time of ${profile.totalMs} ms:`);
+    lines.push(`Profile of the live path (${frames / 1000}k frames, ${nodes.toLocaleString('en-US')} nodes, production), self time, of ${summary.totalMs} ms sampled:`);
     lines.push('');
     lines.push('| self % | self ms | function | module |');
     lines.push('|---:|---:|---|---|');
-    for (const f of profile.functions) lines.push(`| ${f.percent.toFixed(1)} | ${f.ms.toFixed(0)} | ${f.function} | ${f.where} |`);
+    for (const f of summary.functions) lines.push(`| ${f.percent.toFixed(1)} | ${f.ms.toFixed(0)} | ${f.function} | ${f.where} |`);
     lines.push('');
     lines.push('The same samples by function of this library (src/), each with what it calls outside src/ (immer, valibot, reselect, Redux):');
     lines.push('');
     lines.push('| % | ms | function | module |');
     lines.push('|---:|---:|---|---|');
-    for (const f of profile.bySource) lines.push(`| ${f.percent.toFixed(1)} | ${f.ms.toFixed(0)} | ${f.function} | ${f.where} |`);
+    for (const f of summary.bySource) lines.push(`| ${f.percent.toFixed(1)} | ${f.ms.toFixed(0)} | ${f.function} | ${f.where} |`);
   }
   const report = lines.join('\n');
   console.log(report);
@@ -278,7 +282,7 @@ async function main() {
   writeFileSync(join(benchDir, `${file}.md`), `${report}\n`);
   writeFileSync(
     join(benchDir, `${file}.json`),
-    `${JSON.stringify({ command, startedAt: startedAt.toISOString(), machine: m, sizes: SIZES, throughput, latency, bundle, profile, targets }, null, 2)}\n`,
+    `${JSON.stringify({ command, startedAt: startedAt.toISOString(), machine: m, sizes: SIZES, throughput, latency, bundle, profiles, targets }, null, 2)}\n`,
   );
 }
 

@@ -20,7 +20,10 @@ function storeWith(ignoredPaths: string[] = []) {
       if (action.type === 'skip') return { ...state, skipped: (action as { value?: unknown }).value };
       return state;
     },
-    middleware: () => [createSerializableChangesCheck({ ignoredPaths })] as never,
+    middleware: (getDefault) =>
+      getDefault({ thunk: false, serializableCheck: false, immutableCheck: false, actionCreatorCheck: false }).concat(
+        createSerializableChangesCheck({ ignoredPaths }),
+      ),
   });
 }
 
