@@ -14,8 +14,22 @@ export default defineConfig({
         test: {
           name: 'node',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/components/**', 'test/svelte/dom/**', 'test/redis/**', 'test/browser/**'],
+          exclude: ['test/components/**', 'test/svelte/dom/**', 'test/redis/**', 'test/browser/**', 'test/reliability/**'],
           environment: 'node',
+        },
+      },
+      {
+        // Chaos, fuzzing, soak, hostile input: `npm run test:reliability` (ci size) and
+        // `npm run test:soak` (RELIABILITY_SCALE=full). Figures: docs/RELIABILITY.md.
+        extends: true,
+        test: {
+          name: 'reliability',
+          include: ['test/reliability/**/*.test.ts'],
+          environment: 'node',
+          // --expose-gc: the soak samples the heap after a full collection.
+          execArgv: ['--experimental-websocket', '--expose-gc'],
+          testTimeout: 300_000,
+          hookTimeout: 60_000,
         },
       },
       {

@@ -49,6 +49,12 @@ export interface GatewayOptions {
   path?: string;
   instanceId?: string;
   heartbeatMs?: number;
+  /**
+   * A client silent this long (no frame, no answer to the WebSocket pings sent with each
+   * heartbeat) is terminated: a half-open link would otherwise keep its subscriptions, and have
+   * every event written to it, forever. Default 3 x heartbeatMs.
+   */
+  clientTimeoutMs?: number;
   sessionTtlMs?: number;
   /** Frames larger than this close the socket with 1009. Default 256 KiB. */
   maxPayloadBytes?: number;
@@ -80,17 +86,31 @@ export interface Gateway {
 
 interface Client {
   ws: WebSocket;
+  /** Last frame or pong from the client. */
+  lastSeenAt: number;
   sessionId?: string;
+  session?: SessionRecord;
   subscriptions: Map<string, { lastSent: number; buffering: BusEvent[] | undefined }>;
   frameTimes: number[];
+  /** Frames of this client, and resyncs, are handled in order, one after another. */
+  chain: Promise<void>;
+  /**
+   * Where the client said it was (session.init last_seq) when it got a new session: a lost or
+   * expired session must not lose events silently, so its subscribes start from there.
+   * `lostStream`: its old session was issued on a data set the bus has since lost.
+   */
+  claimed?: { positions: Record<string, number>; lostStream: boolean };
 }
 
 const HISTORY_PAGE = 5_000;
+/** Session ids this gateway issues: `s-<the bus's incarnation>-<random>`. */
+const SESSION_ID = /^s-([0-9a-f]{12})-[0-9a-f]{18}$/;
 
 export function createGateway(options: GatewayOptions): Gateway {
   const bus = options.bus;
   const instanceId = options.instanceId ?? `gw-${randomBytes(4).toString('hex')}`;
   const heartbeatMs = options.heartbeatMs ?? 10_000;
+  const clientTimeoutMs = options.clientTimeoutMs ?? 3 * heartbeatMs;
   const sessionTtlMs = options.sessionTtlMs ?? 24 * 60 * 60_000;
   const maxFramesPerSecond = options.maxFramesPerSecond ?? 200;
   const log = options.log ?? (() => {});
@@ -129,13 +149,38 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
   });
 
+  function enqueue(client: Client, task: () => Promise<void>) {
+    client.chain = client.chain.then(task).catch((error: unknown) => {
+      log(`gateway: error handling a frame: ${(error as Error).message}`);
+      sendError(client, 'internal', 'the gateway could not handle this frame');
+    });
+  }
+
+  // The bus lost its data (Redis restarted empty): the numbering starts again at 1, and what each
+  // client was sent belongs to the old one. Each subscription gets a replay.gap that moves the
+  // client onto the new numbering (docs/PROTOCOL.md: to_seq may be lower than from_seq), and the
+  // client's session is written again so that its next reconnect resumes it.
+  const offReset = bus.onReset?.(() => {
+    log('gateway: the bus lost its data; moving every subscription onto the new numbering');
+    for (const client of clients) enqueue(client, () => resync(client));
+  });
+
+  async function resync(client: Client) {
+    for (const [projectId, sub] of client.subscriptions) {
+      const current = await bus.lastSeq(projectId);
+      send(client, { type: 'replay.gap', project_id: projectId, from_seq: sub.lastSent + 1, to_seq: current, timestamp: new Date().toISOString() });
+      sub.lastSent = Math.max(current, 0);
+    }
+    if (client.session) await bus.putSession({ ...client.session, subscriptions: Array.from(client.subscriptions.keys()) }, sessionTtlMs);
+  }
+
   function deliver(client: Client, sub: { lastSent: number }, event: BusEvent) {
     if (event.seq <= sub.lastSent) return;
     sub.lastSent = event.seq;
     send(client, event.frame);
   }
 
-  async function subscribe(client: Client, projectId: string, lastSeq: number | undefined) {
+  async function subscribe(client: Client, projectId: string, lastSeq: number | undefined, lostStream = false) {
     const existing = client.subscriptions.get(projectId);
     if (existing && lastSeq === undefined) return;
     // Buffer live events while the history is read, so none falls between the two.
@@ -146,15 +191,16 @@ export function createGateway(options: GatewayOptions): Gateway {
       sub.lastSent = await bus.lastSeq(projectId);
     } else {
       const current = await bus.lastSeq(projectId);
-      if (lastSeq > current) {
+      const reset = lastSeq > current || lostStream;
+      if (reset) {
         // The stream was reset (history and numbering lost): tell the client to start over.
-        send(client, { type: 'replay.gap', project_id: projectId, from_seq: current + 1, to_seq: current, timestamp: new Date().toISOString() });
+        send(client, { type: 'replay.gap', project_id: projectId, from_seq: (lostStream ? lastSeq : current) + 1, to_seq: current, timestamp: new Date().toISOString() });
         sub.lastSent = current;
       }
-      let after = Math.min(lastSeq, current);
+      let after = reset ? current : lastSeq;
       for (;;) {
         const page = await bus.history(projectId, after, HISTORY_PAGE);
-        if (page.oldestAvailable !== undefined && after === lastSeq) {
+        if (page.oldestAvailable !== undefined && after === lastSeq && !reset) {
           send(client, { type: 'replay.gap', project_id: projectId, from_seq: lastSeq + 1, to_seq: page.oldestAvailable - 1, timestamp: new Date().toISOString() });
         }
         for (const event of page.events) deliver(client, sub, event);
@@ -171,13 +217,21 @@ export function createGateway(options: GatewayOptions): Gateway {
     const known = await bus.getSession(frame.session_id);
     let record: SessionRecord;
     let restored = false;
+    client.claimed = undefined;
     if (known && frame.resume_token !== undefined && frame.resume_token === known.resume_token) {
       record = known;
       restored = true;
     } else {
-      // Unknown session, or a token this gateway did not issue (or that expired): a new session.
+      // Unknown session, or a token this gateway did not issue (or that expired): a new session,
+      // its id stamped with the bus's data set.
+      const incarnation = await bus.incarnation?.();
+      const positions = frame.last_seq ?? {};
+      if (Object.keys(positions).length > 0) {
+        const issuedOn = SESSION_ID.exec(frame.session_id)?.[1];
+        client.claimed = { positions, lostStream: issuedOn !== undefined && incarnation !== undefined && issuedOn !== incarnation };
+      }
       record = {
-        session_id: `s-${randomBytes(9).toString('hex')}`,
+        session_id: `s-${incarnation && /^[0-9a-f]{12}$/.test(incarnation) ? `${incarnation}-` : ''}${randomBytes(9).toString('hex')}`,
         resume_token: randomBytes(24).toString('base64url'),
         subscriptions: [],
         created_at: Date.now(),
@@ -185,6 +239,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
     await bus.putSession(record, sessionTtlMs);
     client.sessionId = record.session_id;
+    client.session = record;
     send(client, {
       type: restored ? 'session.restored' : 'session.init',
       session_id: record.session_id,
@@ -255,10 +310,16 @@ export function createGateway(options: GatewayOptions): Gateway {
       case 'session.init':
         await startSession(client, frame);
         break;
-      case 'subscribe':
-        await subscribe(client, frame.project_id, frame.last_seq);
+      case 'subscribe': {
+        // A client that lost its session forgot its positions (a new session numbers afresh, as
+        // far as it knows) but said them in session.init: start from there.
+        const claimed = client.claimed;
+        const position = frame.last_seq === undefined && claimed && Object.prototype.hasOwnProperty.call(claimed.positions, frame.project_id) ? claimed.positions[frame.project_id] : undefined;
+        if (position !== undefined) delete claimed!.positions[frame.project_id];
+        await subscribe(client, frame.project_id, frame.last_seq ?? position, position !== undefined && claimed!.lostStream);
         await persistSubscriptions(client);
         break;
+      }
       case 'unsubscribe':
         client.subscriptions.delete(frame.project_id);
         await persistSubscriptions(client);
@@ -279,21 +340,18 @@ export function createGateway(options: GatewayOptions): Gateway {
       ws.close(SERVER_CLOSE.serviceRestart, 'server restarting');
       return;
     }
-    const client: Client = { ws, subscriptions: new Map(), frameTimes: [] };
+    const client: Client = { ws, lastSeenAt: Date.now(), subscriptions: new Map(), frameTimes: [], chain: Promise.resolve() };
     clients.add(client);
-    // Frames of one client are handled in order, one after another.
-    let chain = Promise.resolve();
+    ws.on('pong', () => (client.lastSeenAt = Date.now()));
     ws.on('message', (data, isBinary) => {
+      client.lastSeenAt = Date.now();
       // Counted on arrival: frames queued behind a slow bus still count towards the limit.
       if (tooFast(client)) {
         if (ws.readyState === ws.OPEN) ws.close(SERVER_CLOSE.policyViolation, 'too many frames');
         return;
       }
       const text = isBinary ? Buffer.from(data as Buffer).toString('utf8') : data.toString();
-      chain = chain.then(() => handle(client, text)).catch((error: unknown) => {
-        log(`gateway: error handling a frame: ${(error as Error).message}`);
-        sendError(client, 'internal', 'the gateway could not handle this frame');
-      });
+      enqueue(client, () => handle(client, text));
     });
     ws.on('close', () => clients.delete(client));
     ws.on('error', () => clients.delete(client));
@@ -301,13 +359,28 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   const heartbeat = setInterval(() => {
     const frame = { type: 'system.heartbeat', server_time: Date.now(), instance_id: instanceId, timestamp: new Date().toISOString() };
-    for (const client of clients) send(client, frame);
+    const now = Date.now();
+    for (const client of clients) {
+      if (now - client.lastSeenAt > clientTimeoutMs) {
+        // Half-open: nothing heard for too long. Its close event removes it.
+        clients.delete(client);
+        client.ws.terminate();
+        continue;
+      }
+      try {
+        client.ws.ping();
+      } catch {
+        // not open any more: its close event removes it
+      }
+      send(client, frame);
+    }
   }, heartbeatMs);
   heartbeat.unref?.();
 
   async function closeServer() {
     clearInterval(heartbeat);
     unsubscribeBus();
+    offReset?.();
     await new Promise<void>((resolve) => wss.close(() => resolve()));
   }
 

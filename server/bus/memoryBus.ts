@@ -2,6 +2,7 @@
  * The embedded bus: everything in this process. What `npm start` uses by default.
  * History survives as long as the process (and can be handed to a new gateway in tests).
  */
+import { randomBytes } from 'node:crypto';
 import type { BusCommand, BusEvent, EventBus, HistoryPage, SessionRecord } from './types.js';
 
 export interface MemoryBusOptions {
@@ -17,6 +18,7 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
   const listeners = new Set<(event: BusEvent) => void>();
   const sessions = new Map<string, { record: SessionRecord; expiresAt: number }>();
   const commands = new Map<string, number>();
+  const incarnation = randomBytes(6).toString('hex');
   const commandListeners = new Set<(frame: BusCommand['frame'], context: BusCommand['context']) => void>();
 
   function stream(projectId: string) {
@@ -66,6 +68,8 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
     async putSession(record, ttlMs) {
       sessions.set(record.session_id, { record, expiresAt: now() + ttlMs });
     },
+    // Everything lives and dies with this process: one incarnation per bus, never reset.
+    incarnation: async () => incarnation,
     async claimCommand(commandId, ttlMs) {
       const at = now();
       const expiresAt = commands.get(commandId);

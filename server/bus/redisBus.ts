@@ -11,6 +11,7 @@
  * - Accepted commands go to the workers on `${prefix}commands` (PUBLISH/SUBSCRIBE): the worker
  *   process (`ROLE=worker`) keeps running while gateways restart or die.
  */
+import { randomBytes } from 'node:crypto';
 import { createClient } from 'redis';
 import type { BusCommand, BusEvent, EventBus, HistoryPage, SessionRecord } from './types.js';
 
@@ -42,8 +43,33 @@ export async function createRedisBus(options: RedisBusOptions): Promise<EventBus
   await client.connect();
   await subscriber.connect();
 
+  // A Redis restarted without persistence (or flushed) comes back empty: history, numbering,
+  // sessions and command records are gone, and the numbering starts again at 1. A key written
+  // once per data set tells: after every reconnect it is read again, and when it is missing or
+  // different the reset listeners hear of it before any event of the new numbering is delivered.
+  const incarnationKey = `${prefix}incarnation`;
+  let incarnation: string | undefined;
+  const resetListeners = new Set<() => void>();
+  let checking: Promise<void> | undefined;
+  function checkIncarnation(): Promise<void> {
+    checking ??= (async () => {
+      try {
+        await client.set(incarnationKey, randomBytes(6).toString('hex'), { NX: true });
+        const current = (await client.get(incarnationKey)) ?? undefined;
+        const previous = incarnation;
+        incarnation = current;
+        if (previous !== undefined && current !== previous) for (const listener of Array.from(resetListeners)) listener();
+      } finally {
+        checking = undefined;
+      }
+    })();
+    return checking;
+  }
+  await checkIncarnation();
+  client.on('ready', () => void checkIncarnation().catch(() => {}));
+
   const listeners = new Set<(event: BusEvent) => void>();
-  await subscriber.subscribe(channel, (message) => {
+  function onMessage(message: string) {
     let frame: BusEvent['frame'];
     try {
       frame = JSON.parse(message) as BusEvent['frame'];
@@ -52,7 +78,22 @@ export async function createRedisBus(options: RedisBusOptions): Promise<EventBus
     }
     const event: BusEvent = { project_id: String(frame.project_id), seq: Number(frame.seq), frame };
     for (const listener of Array.from(listeners)) listener(event);
+  }
+  // node-redis resubscribes before it says 'ready': hold what arrives on a new connection until
+  // the data set was checked.
+  let held: string[] | undefined;
+  subscriber.on('reconnecting', () => (held ??= []));
+  subscriber.on('ready', () => {
+    if (!held) return;
+    void checkIncarnation()
+      .catch(() => {})
+      .then(() => {
+        const messages = held ?? [];
+        held = undefined;
+        for (const message of messages) onMessage(message);
+      });
   });
+  await subscriber.subscribe(channel, (message) => (held ? held.push(message) : onMessage(message)));
 
   const commandListeners = new Set<(frame: BusCommand['frame'], context: BusCommand['context']) => void>();
   let commandsSubscribed: Promise<void> | undefined;
@@ -128,6 +169,15 @@ export async function createRedisBus(options: RedisBusOptions): Promise<EventBus
       const result = await client.set(`${prefix}cmd:${commandId}`, '1', { NX: true, PX: ttlMs });
       return result === 'OK';
     },
+    async incarnation() {
+      // After a reconnect the check may be under way: answer with what it finds.
+      await checking?.catch(() => {});
+      return incarnation;
+    },
+    onReset(listener) {
+      resetListeners.add(listener);
+      return () => resetListeners.delete(listener);
+    },
     async publishCommand(frame, context) {
       const command: BusCommand = { frame, context };
       return Number(await client.publish(commandChannel, JSON.stringify(command)));
@@ -144,6 +194,7 @@ export async function createRedisBus(options: RedisBusOptions): Promise<EventBus
     },
     async close() {
       listeners.clear();
+      resetListeners.clear();
       commandListeners.clear();
       await subscriber.quit().catch(() => {});
       await client.quit().catch(() => {});

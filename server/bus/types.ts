@@ -48,6 +48,15 @@ export interface EventBus {
   /** Records a command id; false when it was already recorded (a resend): do not run it again. */
   claimCommand(commandId: string, ttlMs: number): Promise<boolean>;
   /**
+   * Names the bus's data set: it changes when the data was lost (Redis restarted without
+   * persistence, or flushed). The gateway stamps it into the session ids it issues, so a client
+   * coming back with positions in a lost numbering is told (replay.gap) instead of replayed the
+   * wrong events. Resolves once a check under way (after a reconnect) is done. Optional.
+   */
+  incarnation?(): Promise<string | undefined>;
+  /** Called when the bus finds its data lost (history, numbering, sessions, command records). Optional. */
+  onReset?(listener: () => void): () => void;
+  /**
    * Hands an accepted command to the workers, wherever they run: the memory bus calls the
    * listeners of this process directly; the Redis bus publishes on `${prefix}commands`, so a
    * worker process behind several gateways receives each command once per command listener.
