@@ -19,7 +19,8 @@ import type { EntityState, UnknownAction } from '@reduxjs/toolkit';
 import { framesBatched } from './frameEvents.js';
 import type { MatchableCreator } from './ingestCases.js';
 
-function copyDictionary<T>(source: Readonly<Record<string, T>>): Record<string, T> {
+/** A copy of a dictionary: a for-in loop is 2-3x faster than a spread on V8's dictionary-mode objects. */
+export function copyDictionary<T>(source: Readonly<Record<string, T>>): Record<string, T> {
   const copy: Record<string, T> = {};
   // eslint-disable-next-line guard-for-in -- entity dictionaries are plain objects; own keys only in practice
   for (const key in source) copy[key] = source[key]!;
