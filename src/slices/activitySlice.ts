@@ -3,11 +3,10 @@
  * long-running processes, structure changes and Git operations. Kept as a bounded feed (newest
  * last) with a per-project summary a file tree or Git panel can watch.
  */
-import { createSlice } from '@reduxjs/toolkit';
 import type { InboundFrameOf } from '../protocol/index.js';
 import { appendBounded } from './bounded.js';
 import { frameReceived, type FramePayload } from './frameEvents.js';
-import { addIngestCases, caseFor, type MatchableCreator } from './ingestCases.js';
+import { freezeDeep, passReducer, settle, type PassCase } from './cow.js';
 
 export const ACTIVITY_TYPES = [
   'project.created',
@@ -60,17 +59,59 @@ export interface ActivityState {
 
 export const MAX_ACTIVITY_ITEMS = 200;
 
-const initialState: ActivityState = { feed: [], next_id: 1, projects: {}, processes: {} };
+const initialState: ActivityState = freezeDeep({ feed: [], next_id: 1, projects: {}, processes: {} });
 
-function project(state: ActivityState, projectId: string): ProjectActivity {
-  return (state.projects[projectId] ??= { structure_version: 0, deleted: false });
+/** One pass of activity frames (a frame, or a burst): plain copies made on write. */
+class ActivityPass {
+  readonly next: ActivityState;
+  feed: ActivityItem[];
+  private readonly projectsWritten = new Set<string>();
+  private processesCopied = false;
+
+  constructor(private readonly base: ActivityState) {
+    this.next = { ...base };
+    this.feed = base.feed.slice();
+  }
+
+  project(projectId: string): ProjectActivity {
+    if (!this.projectsWritten.has(projectId)) {
+      if (this.projectsWritten.size === 0) this.next.projects = { ...this.base.projects };
+      this.projectsWritten.add(projectId);
+      const existing = this.next.projects[projectId];
+      this.next.projects[projectId] = existing ? { ...existing } : { structure_version: 0, deleted: false };
+    }
+    return this.next.projects[projectId]!;
+  }
+
+  processes(): Record<string, ProcessRecord> {
+    if (!this.processesCopied) {
+      this.processesCopied = true;
+      this.next.processes = { ...this.base.processes };
+    }
+    return this.next.processes;
+  }
+
+  commit(): ActivityState {
+    const { base, next } = this;
+    next.feed = this.feed;
+    // A frame that leaves its project's summary as it was keeps the summary (and the table).
+    let projectsChanged = false;
+    for (const id of this.projectsWritten) {
+      const before = base.projects[id];
+      const after = before ? settle(next.projects[id]!, before) : next.projects[id]!;
+      next.projects[id] = after;
+      if (after !== before) projectsChanged = true;
+    }
+    if (this.projectsWritten.size > 0 && !projectsChanged) next.projects = base.projects;
+    return freezeDeep(next);
+  }
 }
 
-function record(state: ActivityState, frame: ActivityFrame, at: number) {
-  const { list } = appendBounded(state.feed, [{ id: state.next_id, at, frame }], MAX_ACTIVITY_ITEMS);
-  if (list !== state.feed) state.feed = list;
+function record(pass: ActivityPass, frame: ActivityFrame, at: number) {
+  const state = pass.next;
+  pass.feed = appendBounded(pass.feed, [{ id: state.next_id, at, frame }], MAX_ACTIVITY_ITEMS).list;
   state.next_id += 1;
-  const summary = project(state, frame.project_id);
+  const summary = pass.project(frame.project_id);
   switch (frame.type) {
     case 'structure.changed':
       summary.structure_version += 1;
@@ -87,37 +128,33 @@ function record(state: ActivityState, frame: ActivityFrame, at: number) {
       summary.deleted = false;
       break;
     case 'process.started':
-    case 'process.progress':
-      state.processes[frame.process_id] = {
+    case 'process.progress': {
+      const processes = pass.processes();
+      processes[frame.process_id] = {
         process_id: frame.process_id,
         project_id: frame.project_id,
         status: 'running',
-        progress: Math.max(state.processes[frame.process_id]?.progress ?? 0, frame.progress ?? 0),
+        progress: Math.max(processes[frame.process_id]?.progress ?? 0, frame.progress ?? 0),
         message: frame.message,
         updatedAt: at,
       };
       break;
+    }
     case 'process.completed':
-      delete state.processes[frame.process_id];
+      if (Object.prototype.hasOwnProperty.call(pass.next.processes, frame.process_id)) delete pass.processes()[frame.process_id];
       break;
   }
 }
 
-const on = caseFor<ActivityState>();
+const recordCase: PassCase<ActivityPass> = (pass, action) => {
+  const { payload } = action as ActivityAction;
+  record(pass, payload.frame, payload.receivedAt);
+};
 
-const activitySlice = createSlice({
-  name: 'activity',
+/** Every action the activity slice handles is a frame: one plain pass per frame or burst. */
+export const activityReducer = passReducer<ActivityState, ActivityPass>({
   initialState,
-  reducers: {},
-  extraReducers: (builder) =>
-    addIngestCases(
-      builder,
-      ACTIVITY_TYPES.map((type) =>
-        on(frameReceived[type] as MatchableCreator<ActivityAction>, (state, { payload }) =>
-          record(state, payload.frame, payload.receivedAt),
-        ),
-      ),
-    ),
+  open: (state) => new ActivityPass(state),
+  commit: (pass) => pass.commit(),
+  cases: new Map(ACTIVITY_TYPES.map((type): [string, PassCase<ActivityPass>] => [frameReceived[type].type, recordCase])),
 });
-
-export const activityReducer = activitySlice.reducer;

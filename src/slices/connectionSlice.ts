@@ -18,7 +18,7 @@ import {
 } from './connectionEvents.js';
 import { sessionAssumed, sessionLoaded } from './deliveryEvents.js';
 import { heartbeatReceived, sessionInitialized, sessionRestored, shutdownAnnounced } from './frameEvents.js';
-import { addIngestCases, caseFor } from './ingestCases.js';
+import { addIngestCases, caseFor, withoutUnrelatedBursts } from './ingestCases.js';
 
 export const CONNECTION_STATUSES = [
   'connecting',
@@ -64,6 +64,7 @@ export const initialConnectionState: ConnectionState = {
 };
 
 const on = caseFor<ConnectionState>();
+const ingestTypes = new Set<string>();
 
 function sessionEstablished(
   state: ConnectionState,
@@ -180,8 +181,8 @@ const connectionSlice = createSlice({
       on(sessionRestored, (state, action) => {
         sessionEstablished(state, action.payload.frame, action.payload.receivedAt);
       }),
-    ]);
+    ], ingestTypes);
   },
 });
 
-export const connectionReducer = connectionSlice.reducer;
+export const connectionReducer = withoutUnrelatedBursts(connectionSlice, ingestTypes);

@@ -49,7 +49,7 @@ function sameArray(a: readonly unknown[], b: readonly unknown[]): boolean {
  * `copy` (a record written in this pass) with its original arrays and, when every field is the
  * same, the original record itself.
  */
-function settle<T extends object>(copy: T, base: T): T {
+export function settle<T extends object>(copy: T, base: T): T {
   const c = copy as Record<string, unknown>;
   const b = base as Record<string, unknown>;
   let same = true;

@@ -4,7 +4,7 @@
  * reducers run in order on one immer draft: one copy-on-write pass per slice per burst instead
  * of one per frame, and a state identical to dispatching the events one at a time.
  */
-import type { ActionReducerMapBuilder, Draft, UnknownAction } from '@reduxjs/toolkit';
+import type { ActionReducerMapBuilder, Draft, Reducer, UnknownAction } from '@reduxjs/toolkit';
 import { framesBatched } from './frameEvents.js';
 
 export interface MatchableCreator<A> {
@@ -32,9 +32,11 @@ export function caseFor<S>() {
   };
 }
 
-export function addIngestCases<S>(builder: ActionReducerMapBuilder<S>, cases: IngestCase<S>[]): void {
+/** `types`, when given, collects the action types registered (see withoutUnrelatedBursts). */
+export function addIngestCases<S>(builder: ActionReducerMapBuilder<S>, cases: IngestCase<S>[], types?: Set<string>): void {
   const byType = new Map<string, IngestCase<S>['reducer']>();
   for (const entry of cases) {
+    types?.add(entry.type);
     byType.set(entry.type, entry.reducer);
     builder.addCase(entry.creator as never, entry.reducer as never);
   }
@@ -44,4 +46,19 @@ export function addIngestCases<S>(builder: ActionReducerMapBuilder<S>, cases: In
       if (reducer) reducer(state as Draft<S>, inner as UnknownAction);
     }
   });
+}
+
+/**
+ * A slice's reducer that returns the state as it is, without an immer draft, for a burst with
+ * no action of `types` (the slice's ingest cases, collected by addIngestCases). Most bursts carry
+ * nothing for the connection, activity or outbox slices, and a produce() per slice per burst is
+ * not free.
+ */
+export function withoutUnrelatedBursts<S>(slice: { reducer: Reducer<S>; getInitialState(): S }, types: ReadonlySet<string>): Reducer<S> {
+  // createSlice runs its builder (which fills `types`) lazily: make it run now.
+  slice.getInitialState();
+  return (state, action) => {
+    if (state !== undefined && framesBatched.match(action) && !action.payload.actions.some((inner) => types.has(inner.type))) return state;
+    return slice.reducer(state, action);
+  };
 }

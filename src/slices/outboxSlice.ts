@@ -15,7 +15,7 @@ import {
   sessionLoaded,
 } from './deliveryEvents.js';
 import { commandAcknowledged } from './frameEvents.js';
-import { addIngestCases, caseFor } from './ingestCases.js';
+import { addIngestCases, caseFor, withoutUnrelatedBursts } from './ingestCases.js';
 
 export interface OutboxEntry {
   commandId: string;
@@ -70,6 +70,7 @@ function drop(state: OutboxState, ids: readonly string[], why: DroppedCommand['w
 }
 
 const on = caseFor<OutboxState>();
+const ingestTypes = new Set<string>();
 
 const outboxSlice = createSlice({
   name: 'outbox',
@@ -124,8 +125,8 @@ const outboxSlice = createSlice({
         state.entries.splice(index, 1);
         state.delivered += 1;
       }),
-    ]);
+    ], ingestTypes);
   },
 });
 
-export const outboxReducer = outboxSlice.reducer;
+export const outboxReducer = withoutUnrelatedBursts(outboxSlice, ingestTypes);
