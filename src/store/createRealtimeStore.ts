@@ -22,9 +22,6 @@ function isProduction(): boolean {
 
 export function createRealtimeStore(options: RealtimeStoreOptions = {}) {
   const socket: SocketController = createSocketMiddleware(options);
-  // Written as Redux Toolkit writes it, so that a bundler drops the development check from a
-  // production build as it drops RTK's own.
-  const development = typeof process !== 'undefined' && process.env.NODE_ENV !== 'production';
   const store = configureStore({
     reducer: realtimeReducer,
     preloadedState: options.preloadedState,
@@ -39,7 +36,9 @@ export function createRealtimeStore(options: RealtimeStoreOptions = {}) {
         serializableCheck: false,
         immutableCheck: { ignoredPaths: ['frames.recent'], warnAfter: 128 },
       })
-        .concat(development ? [createSerializableChangesCheck({ ignoredPaths: ['frames.recent'] })] : [])
+        // A bare process.env.NODE_ENV, as Redux Toolkit's own build reads it, so that a bundler
+        // drops this development check from a production build as it drops RTK's.
+        .concat(process.env.NODE_ENV !== 'production' ? [createSerializableChangesCheck({ ignoredPaths: ['frames.recent'] })] : [])
         .concat(options.middleware ?? [])
         .concat(socket.middleware as Middleware),
   });
