@@ -165,6 +165,40 @@ export function createGateway(options: GatewayOptions): Gateway {
     for (const client of clients) enqueue(client, () => resync(client));
   });
 
+  // The live feed was interrupted (Redis pub/sub reconnected): events published meanwhile were
+  // never delivered live. Each subscription buffers live events from now on, catches up from
+  // history after what it was sent, then delivers the buffer.
+  const offReconnect = bus.onReconnect?.(() => {
+    for (const client of clients) {
+      const projects = Array.from(client.subscriptions, ([projectId, sub]) => {
+        sub.buffering ??= [];
+        return projectId;
+      });
+      enqueue(client, async () => {
+        for (const projectId of projects) {
+          const sub = client.subscriptions.get(projectId);
+          if (sub) await catchUp(client, projectId, sub);
+        }
+      });
+    }
+  });
+
+  async function catchUp(client: Client, projectId: string, sub: { lastSent: number; buffering: BusEvent[] | undefined }) {
+    let after = sub.lastSent;
+    for (let first = true; ; first = false) {
+      const page = await bus.history(projectId, after, HISTORY_PAGE);
+      if (first && page.oldestAvailable !== undefined) {
+        send(client, { type: 'replay.gap', project_id: projectId, from_seq: after + 1, to_seq: page.oldestAvailable - 1, timestamp: new Date().toISOString() });
+      }
+      for (const event of page.events) deliver(client, sub, event);
+      if (page.events.length < HISTORY_PAGE) break;
+      after = page.events[page.events.length - 1]!.seq;
+    }
+    const buffered = sub.buffering ?? [];
+    sub.buffering = undefined;
+    for (const event of buffered) deliver(client, sub, event);
+  }
+
   async function resync(client: Client) {
     for (const [projectId, sub] of client.subscriptions) {
       const current = await bus.lastSeq(projectId);
@@ -381,6 +415,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     clearInterval(heartbeat);
     unsubscribeBus();
     offReset?.();
+    offReconnect?.();
     await new Promise<void>((resolve) => wss.close(() => resolve()));
   }
 

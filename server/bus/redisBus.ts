@@ -31,6 +31,20 @@ redis.call('PUBLISH', KEYS[3], json)
 return seq
 `;
 
+async function closeConnection(connection: { quit(): Promise<unknown>; destroy(): void }): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const gaveUp = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), 1_000)));
+  const outcome = await Promise.race([connection.quit().catch(() => 'failed'), gaveUp]);
+  clearTimeout(timer);
+  if (outcome === 'timeout' || outcome === 'failed') {
+    try {
+      connection.destroy();
+    } catch {
+      // already closed
+    }
+  }
+}
+
 export async function createRedisBus(options: RedisBusOptions): Promise<EventBus> {
   const prefix = options.prefix ?? 'cr:';
   const historyLimit = options.historyLimit ?? 10_000;
@@ -79,8 +93,11 @@ export async function createRedisBus(options: RedisBusOptions): Promise<EventBus
     const event: BusEvent = { project_id: String(frame.project_id), seq: Number(frame.seq), frame };
     for (const listener of Array.from(listeners)) listener(event);
   }
-  // node-redis resubscribes before it says 'ready': hold what arrives on a new connection until
-  // the data set was checked.
+  // Pub/sub delivers only to a connected subscriber: what was published while it reconnected is
+  // in the streams, not in the feed, and the reconnect listeners are told to read it from there.
+  // node-redis resubscribes before it says 'ready': what arrives on a new connection is held until
+  // the data set was checked (a reset is reported before any event of the new numbering).
+  const reconnectListeners = new Set<() => void>();
   let held: string[] | undefined;
   subscriber.on('reconnecting', () => (held ??= []));
   subscriber.on('ready', () => {
@@ -88,6 +105,8 @@ export async function createRedisBus(options: RedisBusOptions): Promise<EventBus
     void checkIncarnation()
       .catch(() => {})
       .then(() => {
+        // Listeners first: they start buffering live events before the held ones are delivered.
+        for (const listener of Array.from(reconnectListeners)) listener();
         const messages = held ?? [];
         held = undefined;
         for (const message of messages) onMessage(message);
@@ -178,6 +197,10 @@ export async function createRedisBus(options: RedisBusOptions): Promise<EventBus
       resetListeners.add(listener);
       return () => resetListeners.delete(listener);
     },
+    onReconnect(listener) {
+      reconnectListeners.add(listener);
+      return () => reconnectListeners.delete(listener);
+    },
     async publishCommand(frame, context) {
       const command: BusCommand = { frame, context };
       return Number(await client.publish(commandChannel, JSON.stringify(command)));
@@ -195,9 +218,11 @@ export async function createRedisBus(options: RedisBusOptions): Promise<EventBus
     async close() {
       listeners.clear();
       resetListeners.clear();
+      reconnectListeners.clear();
       commandListeners.clear();
-      await subscriber.quit().catch(() => {});
-      await client.quit().catch(() => {});
+      // quit() waits for the server: on a connection that is still reconnecting (Redis down) it
+      // never resolves, so give it a moment and then drop the connection.
+      await Promise.all([subscriber, client].map((connection) => closeConnection(connection)));
     },
   };
 }

@@ -57,6 +57,11 @@ export interface EventBus {
   /** Called when the bus finds its data lost (history, numbering, sessions, command records). Optional. */
   onReset?(listener: () => void): () => void;
   /**
+   * Called when the live feed was interrupted and is back (Redis pub/sub reconnected): what was
+   * published meanwhile was not delivered live and must be read from history. Optional.
+   */
+  onReconnect?(listener: () => void): () => void;
+  /**
    * Hands an accepted command to the workers, wherever they run: the memory bus calls the
    * listeners of this process directly; the Redis bus publishes on `${prefix}commands`, so a
    * worker process behind several gateways receives each command once per command listener.

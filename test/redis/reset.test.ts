@@ -1,10 +1,16 @@
 /**
- * Regression (found by test/redis/chaos.test.ts): Redis restarted empty under a connected client.
- * Before the fix the gateway dropped the new numbering as "already sent" (seq <= what it had sent)
- * and the client heard nothing, with no gap, until the new numbering passed the old one. Now the
- * Redis bus notices the lost data set (onReset, incarnation) and the gateway moves the client onto
- * the new numbering with a replay.gap.
+ * Regressions found by test/redis/chaos.test.ts:
+ *
+ * - Redis restarted empty under a connected client: the gateway dropped the new numbering as
+ *   "already sent" (seq <= what it had sent) and the client heard nothing, with no gap, until the
+ *   new numbering passed the old one. Now the Redis bus notices the lost data set (onReset,
+ *   incarnation) and the gateway moves the client onto the new numbering with a replay.gap.
+ * - The gateway's pub/sub connection dropped and came back (Redis up all along): what was
+ *   published meanwhile never reached its clients (pub/sub keeps nothing). Now the bus says so
+ *   (onReconnect) and the gateway catches every subscription up from the stream.
+ * - bus.close() while Redis was down never returned (quit() waits for a server).
  */
+import { createClient } from 'redis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createRedisBus } from '../../server/bus/redisBus.js';
@@ -83,5 +89,53 @@ describe('Redis restarted empty', () => {
     const after = await waitForState(store, (s) => s.sync.lastSeq.p1 === position + 3, 'the new numbering', 10_000);
     expect(after.frames.duplicatesDropped).toBe(0);
     expect(store.getState().connection.status).toBe('connected');
+  });
+
+  it('events published while the gateway\'s pub/sub connection reconnects reach its clients (from history)', { timeout: 60_000 }, async () => {
+    const redis = await RestartableRedis.start();
+    cleanups.push(() => redis.dispose());
+    const gatewayBus = await createRedisBus({ url: redis.url, prefix: 'reset3:' });
+    const worker = await createRedisBus({ url: redis.url, prefix: 'reset3:' });
+    const admin = createClient({ url: redis.url });
+    admin.on('error', () => {});
+    await admin.connect();
+    cleanups.push(() => gatewayBus.close(), () => worker.close(), () => admin.quit().catch(() => {}));
+    const gateway = createGateway({ bus: gatewayBus, host: '127.0.0.1', port: 0, heartbeatMs: 60_000 });
+    await gateway.ready;
+    cleanups.push(() => gateway.terminate());
+    const store = createRealtimeStore({
+      url: `ws://127.0.0.1:${gateway.port()}/ws`,
+      WebSocket: WebSocket as unknown as WebSocketConstructor,
+      storage: createMemoryStorage(),
+      browser: null,
+      devTools: false,
+      sessionReplyTimeoutMs: 5_000,
+    });
+    cleanups.push(() => store.dispose());
+    store.dispatch(subscribeProject('p1'));
+    store.dispatch(connect());
+    await waitForState(store, (s) => s.connection.sessionReady, 'session');
+    for (let i = 0; i < 500; i++) {
+      if ((await worker.getSession(store.getState().sync.sessionId ?? ''))?.subscriptions.includes('p1')) break;
+      await delay(10);
+    }
+    await worker.publish('p1', { type: 'project.updated', data: { n: 1 } });
+    await waitForState(store, (s) => s.sync.lastSeq.p1 === 1, 'event 1');
+    // Cut every pub/sub connection (the gateway's feed) and publish while it reconnects.
+    await admin.sendCommand(['CLIENT', 'KILL', 'TYPE', 'pubsub']);
+    for (let n = 2; n <= 6; n++) await worker.publish('p1', { type: 'project.updated', data: { n } });
+    const state = await waitForState(store, (s) => s.sync.lastSeq.p1 === 6, 'events 2-6', 10_000);
+    expect(state.sync.gaps).toEqual([]);
+    expect(state.frames.duplicatesDropped).toBe(0);
+  });
+
+  it('bus.close() returns while Redis is down', { timeout: 60_000 }, async () => {
+    const redis = await RestartableRedis.start();
+    cleanups.push(() => redis.dispose());
+    const bus = await createRedisBus({ url: redis.url, prefix: 'reset4:' });
+    await redis.stop('SIGKILL');
+    await delay(100);
+    const closed = await Promise.race([bus.close().then(() => 'closed'), delay(8_000).then(() => 'still waiting')]);
+    expect(closed).toBe('closed');
   });
 });

@@ -45,6 +45,7 @@ const bus = new Proxy(
     // Workers listen in the parent, not here; the parent's bus never loses its data.
     onCommand: () => () => {},
     onReset: () => () => {},
+    onReconnect: () => () => {},
     async close() {
       listeners.clear();
     },
