@@ -13,17 +13,32 @@ import { findNonSerializableValue, isPlain, type Middleware } from '@reduxjs/too
 
 type Found = { keyPath: string; value: unknown } | false;
 
-function findInChanges(value: unknown, before: unknown, path: string, ignored: ReadonlySet<string>, ancestors: Set<object>): Found {
+/**
+ * Walks `value` where it differs from `before`. The key path is kept as a stack and joined only
+ * to match an ignored path (no deeper than the deepest one) or to report: a changed table of
+ * thousands of records is walked without building a string per key.
+ */
+function findInChanges(
+  value: unknown,
+  before: unknown,
+  keys: string[],
+  ignored: ReadonlySet<string>,
+  ignoredDepth: number,
+  ancestors: Set<object>,
+): Found {
   if (value === before) return false;
-  if (!isPlain(value)) return { keyPath: path || '<root>', value };
+  if (!isPlain(value)) return { keyPath: keys.join('.') || '<root>', value };
   if (typeof value !== 'object' || value === null) return false;
-  if (ancestors.has(value)) return { keyPath: path || '<root>', value };
+  if (ancestors.has(value)) return { keyPath: keys.join('.') || '<root>', value };
   ancestors.add(value);
   const previous = before !== null && typeof before === 'object' ? (before as Record<string, unknown>) : undefined;
-  for (const key of Object.keys(value)) {
-    const childPath = path ? `${path}.${key}` : key;
-    if (ignored.has(childPath)) continue;
-    const found = findInChanges((value as Record<string, unknown>)[key], previous?.[key], childPath, ignored, ancestors);
+  const record = value as Record<string, unknown>;
+  const checkIgnored = keys.length < ignoredDepth;
+  // eslint-disable-next-line guard-for-in -- state holds plain objects and arrays only (isPlain above)
+  for (const key in record) {
+    keys.push(key);
+    const found = checkIgnored && ignored.has(keys.join('.')) ? false : findInChanges(record[key], previous?.[key], keys, ignored, ignoredDepth, ancestors);
+    keys.pop();
     if (found) return found;
   }
   ancestors.delete(value);
@@ -32,6 +47,7 @@ function findInChanges(value: unknown, before: unknown, path: string, ignored: R
 
 export function createSerializableChangesCheck(options: { ignoredPaths?: readonly string[] } = {}): Middleware {
   const ignored = new Set(options.ignoredPaths ?? []);
+  const ignoredDepth = Math.max(0, ...[...ignored].map((path) => path.split('.').length));
   let checked: unknown;
   return (api) => (next) => (action) => {
     const result = next(action);
@@ -46,7 +62,7 @@ export function createSerializableChangesCheck(options: { ignoredPaths?: readonl
       );
     }
     const state = api.getState();
-    const inState = findInChanges(state, checked, '', ignored, new Set());
+    const inState = findInChanges(state, checked, [], ignored, ignoredDepth, new Set());
     checked = state;
     if (inState) {
       console.error(
