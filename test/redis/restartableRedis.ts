@@ -46,6 +46,10 @@ export class RestartableRedis {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
+    // A test that times out before its cleanup must not leave a redis-server behind.
+    const killOnExit = () => child.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    child.once('exit', () => process.removeListener('exit', killOnExit));
     let output = '';
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`redis-server not ready within 10 s:\n${output}`)), 10_000);
