@@ -186,6 +186,8 @@ export interface FloorRun {
   cpuMs: number;
   /** Time spent on frames from `segmentStart` to the end. */
   segmentMs: number;
+  /** CPU time spent on them. */
+  segmentCpuMs: number;
   state: FloorState;
 }
 
@@ -196,8 +198,10 @@ export function runFloor(frames: readonly string[], segmentStart = Math.max(0, f
   const t0 = performance.now();
   for (let i = 0; i < segmentStart; i++) applyFloorFrame(state, frames[i]!);
   const t1 = performance.now();
+  const c1 = process.cpuUsage();
   for (let i = segmentStart; i < frames.length; i++) applyFloorFrame(state, frames[i]!);
   const t2 = performance.now();
   const cpu = process.cpuUsage(c0);
-  return { totalMs: t2 - t0, cpuMs: (cpu.user + cpu.system) / 1000, segmentMs: t2 - t1, state };
+  const segmentCpu = process.cpuUsage(c1);
+  return { totalMs: t2 - t0, cpuMs: (cpu.user + cpu.system) / 1000, segmentMs: t2 - t1, segmentCpuMs: (segmentCpu.user + segmentCpu.system) / 1000, state };
 }

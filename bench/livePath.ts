@@ -163,6 +163,8 @@ export interface LiveRun {
   cpuMs: number;
   /** Time spent on frames from `segmentStart` to the end. */
   segmentMs: number;
+  /** CPU time spent on them. */
+  segmentCpuMs: number;
   bursts: number;
   storeNotifications: number;
   /** Store notifications while delivering the bursts (excludes the connection set-up). */
@@ -189,9 +191,13 @@ export async function runLivePath(
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   let t1 = t0;
+  let c1 = c0;
   let maxPerBurst = 0;
   for (const size of bursts) {
-    if (i === segmentStart) t1 = performance.now();
+    if (i === segmentStart) {
+      t1 = performance.now();
+      c1 = process.cpuUsage();
+    }
     const n = rig.storeNotifications();
     for (const end = i + size; i < end; i++) socket.receive(frames[i]!);
     await nextTick();
@@ -199,11 +205,13 @@ export async function runLivePath(
   }
   const t2 = performance.now();
   const cpu = process.cpuUsage(c0);
+  const segmentCpu = process.cpuUsage(c1);
   if (segmentStart >= frames.length) t1 = t2;
   return {
     totalMs: t2 - t0,
     cpuMs: (cpu.user + cpu.system) / 1000,
     segmentMs: t2 - t1,
+    segmentCpuMs: segmentStart >= frames.length ? 0 : (segmentCpu.user + segmentCpu.system) / 1000,
     bursts: bursts.length,
     storeNotifications: rig.storeNotifications(),
     notificationsDuringBursts: rig.storeNotifications() - before,

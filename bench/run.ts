@@ -16,7 +16,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -102,6 +102,8 @@ type Throughput = {
   devUs?: number;
   floorSegmentUs: number;
   liveSegmentUs: number;
+  floorSegmentCpuUs: number;
+  liveSegmentCpuUs: number;
   devSegmentUs?: number;
   ratio: number;
   devRatio?: number;
@@ -132,6 +134,7 @@ const ms = (value: number) => `${value.toFixed(2)} ms`;
 
 async function main() {
   const startedAt = new Date();
+  const loadAtStart = loadavg()[0]!;
   const command = quick ? 'npm run bench:quick' : 'npm run bench';
   process.stderr.write(`${command}: compiling\n`);
   await compile();
@@ -150,9 +153,14 @@ async function main() {
     );
   }
 
-  const latency = args.has('--no-latency')
-    ? undefined
-    : (runScenario(['latency', String(quick ? 10_000 : 50_000), String(SIZES.nodes), quick ? 'quick' : ''], []) as unknown as Latency);
+  // Latency is wall-clock by nature, and its p99 is set by whatever else the machine runs: three
+  // runs, each reported; the targets are judged on the median run (by steady p99).
+  const latencyRuns = args.has('--no-latency')
+    ? []
+    : Array.from({ length: quick ? 1 : 3 }, () =>
+        runScenario(['latency', String(quick ? 10_000 : 50_000), String(SIZES.nodes), quick ? 'quick' : ''], []) as unknown as Latency,
+      );
+  const latency = [...latencyRuns].sort((a, b) => a.steady.p99 - b.steady.p99)[latencyRuns.length >> 1];
 
   // CPU profiles of the live path: the reference size, and the largest node count (where the
   // per-frame cost grows with the table).
@@ -180,17 +188,19 @@ async function main() {
   const mid = find(midSize, SIZES.nodes);
   const growthFrames = largest.liveSegmentUs / smallest.liveSegmentUs;
   const growthNodes = manyNodes.liveSegmentUs / fewNodes.liveSegmentUs;
+  const growthFramesCpu = largest.liveSegmentCpuUs / smallest.liveSegmentCpuUs;
+  const growthNodesCpu = manyNodes.liveSegmentCpuUs / fewNodes.liveSegmentCpuUs;
   const heapGrowth = largest.retainedHeap / mid.retainedHeap;
-  const maxPerBurst = Math.max(...throughput.map((t) => t.counts.maxNotificationsPerBurst), latency?.burst.maxNotificationsPerBurst ?? 0);
+  const maxPerBurst = Math.max(...throughput.map((t) => t.counts.maxNotificationsPerBurst), ...latencyRuns.map((run) => run.burst.maxNotificationsPerBurst));
   const unrelated = throughput.reduce((sum, t) => sum + t.counts.unrelatedWakes, 0);
   const targets = [
     { target: `Live path / floor at ${REFERENCE / 1000}k frames <= 8x (stretch 5x)`, value: `${x(ref.ratio)} (CPU time ${x(ref.cpuRatio)})`, met: ref.ratio <= 8, stretch: ref.ratio <= 5 },
     {
       target: `Last-${SIZES.segment / 1000}k per-frame cost, ${largest.frames / 1000}k log / ${smallest.frames / 1000}k log <= 1.5x`,
-      value: x(growthFrames),
+      value: `${x(growthFrames)} (CPU time ${x(growthFramesCpu)})`,
       met: growthFrames <= 1.5,
     },
-    { target: `Last-${SIZES.segment / 1000}k per-frame cost, 5,000 nodes / 200 nodes <= 2x`, value: x(growthNodes), met: growthNodes <= 2 },
+    { target: `Last-${SIZES.segment / 1000}k per-frame cost, 5,000 nodes / 200 nodes <= 2x`, value: `${x(growthNodes)} (CPU time ${x(growthNodesCpu)})`, met: growthNodes <= 2 },
     { target: 'At most one store notification per burst', value: `max ${maxPerBurst}`, met: maxPerBurst <= 1 },
     { target: 'An unrelated subscriber is never woken', value: `${unrelated} wakes`, met: unrelated === 0 },
     {
@@ -219,14 +229,14 @@ async function main() {
   const m = machine();
   const lines: string[] = [];
   lines.push(`Command: \`${command}\` (${startedAt.toISOString()})`);
-  lines.push(`Machine: ${m.nproc} cores, ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}`);
+  lines.push(`Machine: ${m.nproc} cores, ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}; load average (1 min) ${loadAtStart.toFixed(2)} at the start, ${loadavg()[0]!.toFixed(2)} at the end`);
   lines.push('');
   const seg = `last ${SIZES.segment / 1000}k`;
-  lines.push(`| frames | nodes | floor µs/frame | live µs/frame | live / floor | floor CPU µs | live CPU µs | CPU live / floor | dev µs/frame | dev / live | dev / live CPU | ${seg}: floor µs | ${seg}: live µs |`);
-  lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  lines.push(`| frames | nodes | floor µs/frame | live µs/frame | live / floor | floor CPU µs | live CPU µs | CPU live / floor | dev µs/frame | dev / live | dev / live CPU | ${seg}: floor µs | ${seg}: live µs | ${seg}: floor CPU µs | ${seg}: live CPU µs |`);
+  lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const t of throughput) {
     lines.push(
-      `| ${t.frames.toLocaleString('en-US')} | ${t.nodes.toLocaleString('en-US')} | ${us(t.floorUs)} | ${us(t.liveUs)} | ${x(t.ratio)} | ${us(t.floorCpuUs)} | ${us(t.liveCpuUs)} | ${x(t.cpuRatio)} | ${us(t.devUs)} | ${x(t.devRatio)} | ${x(t.devCpuRatio)} | ${us(t.floorSegmentUs)} | ${us(t.liveSegmentUs)} |`,
+      `| ${t.frames.toLocaleString('en-US')} | ${t.nodes.toLocaleString('en-US')} | ${us(t.floorUs)} | ${us(t.liveUs)} | ${x(t.ratio)} | ${us(t.floorCpuUs)} | ${us(t.liveCpuUs)} | ${x(t.cpuRatio)} | ${us(t.devUs)} | ${x(t.devRatio)} | ${x(t.devCpuRatio)} | ${us(t.floorSegmentUs)} | ${us(t.liveSegmentUs)} | ${us(t.floorSegmentCpuUs)} | ${us(t.liveSegmentCpuUs)} |`,
     );
   }
   lines.push('');
@@ -241,11 +251,14 @@ async function main() {
   lines.push(`Medians of ${SIZES.reps} repetitions (${SIZES.bigReps} for the largest log); floor, live and dev interleaved in one process per row. µs/frame is wall-clock time; CPU µs is the process's CPU time (user + system), less sensitive to other load on the machine.`);
   if (latency) {
     lines.push('');
-    lines.push('| latency | p50 | p90 | p99 | max | samples |');
-    lines.push('|---|---:|---:|---:|---:|---:|');
-    lines.push(`| steady ${latency.steady.rate} frames/s (achieved ${latency.steady.achievedRate}/s), arrival to notification | ${ms(latency.steady.p50)} | ${ms(latency.steady.p90)} | ${ms(latency.steady.p99)} | ${ms(latency.steady.max)} | ${latency.steady.count} |`);
-    lines.push(`| ${latency.burst.size}-frame burst, arrival to notification | ${ms(latency.burst.p50)} | ${ms(latency.burst.p90)} | ${ms(latency.burst.p99)} | ${ms(latency.burst.max)} | ${latency.burst.count} |`);
-    lines.push(`| ${latency.reduce.size}-frame burst, last arrival to notification | ${ms(latency.reduce.p50)} | ${ms(latency.reduce.p90)} | ${ms(latency.reduce.p99)} | ${ms(latency.reduce.max)} | ${latency.reduce.count} |`);
+    lines.push('| latency | run | p50 | p90 | p99 | max | samples |');
+    lines.push('|---|---:|---:|---:|---:|---:|---:|');
+    latencyRuns.forEach((run, i) => {
+      const mark = run === latency ? ` ${i + 1} (median)` : ` ${i + 1}`;
+      lines.push(`| steady ${run.steady.rate} frames/s (achieved ${run.steady.achievedRate}/s), arrival to notification |${mark} | ${ms(run.steady.p50)} | ${ms(run.steady.p90)} | ${ms(run.steady.p99)} | ${ms(run.steady.max)} | ${run.steady.count} |`);
+      lines.push(`| ${run.burst.size}-frame burst, arrival to notification |${mark} | ${ms(run.burst.p50)} | ${ms(run.burst.p90)} | ${ms(run.burst.p99)} | ${ms(run.burst.max)} | ${run.burst.count} |`);
+      lines.push(`| ${run.reduce.size}-frame burst, last arrival to notification |${mark} | ${ms(run.reduce.p50)} | ${ms(run.reduce.p90)} | ${ms(run.reduce.p99)} | ${ms(run.reduce.max)} | ${run.reduce.count} |`);
+    });
   }
   if (bundle) {
     lines.push('');
@@ -282,7 +295,7 @@ async function main() {
   writeFileSync(join(benchDir, `${file}.md`), `${report}\n`);
   writeFileSync(
     join(benchDir, `${file}.json`),
-    `${JSON.stringify({ command, startedAt: startedAt.toISOString(), machine: m, sizes: SIZES, throughput, latency, bundle, profiles, targets }, null, 2)}\n`,
+    `${JSON.stringify({ command, startedAt: startedAt.toISOString(), machine: m, sizes: SIZES, throughput, latency: latencyRuns, bundle, profiles, targets }, null, 2)}\n`,
   );
 }
 

@@ -84,6 +84,8 @@ async function throughput(frames: number, nodes: number, reps: number, segment: 
   collect();
   const retainedHeap = heapWithStore - heapUsed();
 
+  const floorSegCpu: number[] = [];
+  const liveSegCpu: number[] = [];
   const floorCpu: number[] = [];
   const liveCpu: number[] = [];
   const devCpu: number[] = [];
@@ -99,12 +101,14 @@ async function throughput(frames: number, nodes: number, reps: number, segment: 
     const floor = runFloor(traffic.frames, segmentStart);
     floorMs.push(floor.totalMs);
     floorCpu.push(floor.cpuMs);
+    floorSegCpu.push(floor.segmentCpuMs);
     floorSegMs.push(floor.segmentMs);
     collect();
     const live = await runLivePath(traffic.frames, bursts, view, segmentStart);
     live.rig.dispose();
     liveMs.push(live.totalMs);
     liveCpu.push(live.cpuMs);
+    liveSegCpu.push(live.segmentCpuMs);
     liveSegMs.push(live.segmentMs);
     ratios.push(live.totalMs / floor.totalMs);
     if (dev) {
@@ -134,6 +138,8 @@ async function throughput(frames: number, nodes: number, reps: number, segment: 
     devUs: dev ? perFrame(devMs, frames) : undefined,
     floorSegmentUs: perFrame(floorSegMs, segment),
     liveSegmentUs: perFrame(liveSegMs, segment),
+    floorSegmentCpuUs: perFrame(floorSegCpu, segment),
+    liveSegmentCpuUs: perFrame(liveSegCpu, segment),
     devSegmentUs: dev ? perFrame(devSegMs, segment) : undefined,
     ratio: median(liveMs) / median(floorMs),
     floorCpuUs: perFrame(floorCpu, frames),
