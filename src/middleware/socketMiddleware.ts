@@ -57,6 +57,12 @@ import { currentUrlEnvironment, resolveWebSocketUrl } from './url.js';
 
 const OPEN = 1;
 
+/**
+ * Left on detached sockets. Module-level on purpose: a closure made inside the middleware would
+ * keep its whole scope (and the store) reachable for as long as anything holds the old socket.
+ */
+function ignoreError(): void {}
+
 export interface SocketController {
   middleware: Middleware<object, RealtimeState>;
   on: ListenerRegistry['on'];
@@ -279,7 +285,7 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
     ws.onmessage = null;
     // Not null: the `ws` package reports closing a socket that is still connecting as an 'error'
     // event, and an EventEmitter 'error' nobody listens to is thrown (it would crash Node).
-    ws.onerror = () => {};
+    ws.onerror = ignoreError;
   }
 
   function stopLinkTimers() {
