@@ -37,6 +37,7 @@ import { ChaosProxy } from '../reliability/chaosProxy.js';
 import { report, sized } from '../reliability/scale.js';
 import { traffic } from '../reliability/traffic.js';
 import { RestartableRedis } from './restartableRedis.js';
+import { domain } from '../support/domainState.js';
 
 const PROJECT = 'proj-redis';
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -52,22 +53,6 @@ afterEach(async () => {
   }
 });
 
-function timeless(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(timeless);
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [key, inner] of Object.entries(value)) if (key !== 'at' && key !== 'stale' && !key.endsWith('At')) out[key] = timeless(inner);
-    return out;
-  }
-  return value;
-}
-
-function domain(state: RealtimeState) {
-  const nodes = { ...state.nodes, ids: state.nodes.ids.filter((id) => !id.startsWith('cmd-')), entities: { ...state.nodes.entities } };
-  for (const id of Object.keys(nodes.entities)) if (id.startsWith('cmd-')) delete nodes.entities[id];
-  const { tasks, takes, agents, narrative, prompts, activity } = state;
-  return timeless({ tasks, nodes, takes, agents, narrative, prompts, activity });
-}
 
 let prefixCount = 0;
 

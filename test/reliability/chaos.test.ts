@@ -41,6 +41,7 @@ import { ChaosProxy } from './chaosProxy.js';
 import { startChild, startInProcess, type HostedGateway, type HostOptions } from './gatewayHost.js';
 import { report, sized } from './scale.js';
 import { traffic } from './traffic.js';
+import { domain } from '../support/domainState.js';
 
 const SIZE = {
   events: sized(10_000, 10_000),
@@ -57,23 +58,6 @@ type FaultKind = (typeof KINDS)[number];
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Drops receive times (they differ between the live and the replayed run) and `stale`. */
-function timeless(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(timeless);
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [key, inner] of Object.entries(value)) if (key !== 'at' && key !== 'stale' && !key.endsWith('At')) out[key] = timeless(inner);
-    return out;
-  }
-  return value;
-}
-
-/** The state the events alone make: command nodes (the client's own requests) left out. */
-function domain(state: RealtimeState) {
-  const nodes = { ...state.nodes, ids: state.nodes.ids.filter((id) => !id.startsWith('cmd-')), entities: { ...state.nodes.entities } };
-  for (const id of Object.keys(nodes.entities)) if (id.startsWith('cmd-')) delete nodes.entities[id];
-  const { tasks, takes, agents, narrative, prompts, activity } = state;
-  return timeless({ tasks, nodes, takes, agents, narrative, prompts, activity });
-}
 
 /** Which fault comes next, shuffled so that each kind comes up as often as the others. */
 function planFaults(count: number, random: () => number): FaultKind[] {
