@@ -8,10 +8,12 @@
  *    throughput and memory for each log size and node count (floor, live path and, for the
  *    reference size, the development-mode live path, interleaved repetition by repetition),
  *    latency, and CPU profiles of the live path (reference size, and 5,000 nodes).
+ *    Then the latency in headless Chromium, gateway send to DOM update (bench/browserLatency.ts,
+ *    its own child process; skipped, with the reason printed, when Chromium is missing).
  * 3. Measures the bundles, prints the results table and the targets, writes bench/results.json
  *    and bench/results.md.
  *
- * Options: --quick, --no-profile, --no-latency, --no-bundle, --build-only (compile bench/.build/
+ * Options: --quick, --no-profile, --no-latency, --no-browser, --no-bundle, --build-only (compile bench/.build/
  * and stop: `node --expose-gc bench/.build/scenario.mjs throughput 50000 500 3 5000 dev`).
  */
 import { spawnSync } from 'node:child_process';
@@ -20,6 +22,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { browserLatencyLines, type BrowserLatencyResult } from './browser/report.js';
 import { measureBundles, type BundleResult } from './bundle.js';
 import { summarizeProfile } from './profile.js';
 
@@ -76,6 +79,34 @@ function runScenario(scenarioArgs: string[], nodeFlags: string[] = ['--expose-gc
   const result = JSON.parse(lines[lines.length - 1]!) as Record<string, unknown>;
   const warnings = child.stderr.split('\n').filter((line) => line.trim()).length;
   process.stderr.write(`  ${scenarioArgs.join(' ')}: ${((Date.now() - started) / 1000).toFixed(1)} s${warnings ? ` (${warnings} stderr lines)` : ''}\n`);
+  return result;
+}
+
+/**
+ * bench/browserLatency.ts in its own process (3 runs, or 1 short one with --quick). A failure is
+ * reported, with the child's output, without losing the rest of the results.
+ */
+function runBrowserLatency(): BrowserLatencyResult {
+  const started = Date.now();
+  const child = spawnSync(process.execPath, ['--import', 'tsx', join(benchDir, 'browserLatency.ts'), '--json', ...(quick ? ['--quick'] : [])], {
+    cwd: root,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+    timeout: 5 * 60_000,
+  });
+  const lines = (child.stdout ?? '').trim().split('\n');
+  let result: BrowserLatencyResult | undefined;
+  try {
+    result = child.status === 0 ? (JSON.parse(lines[lines.length - 1]!) as BrowserLatencyResult) : undefined;
+  } catch {
+    result = undefined;
+  }
+  if (!result) {
+    process.stderr.write(child.stderr ?? '');
+    const why = child.error ? child.error.message : child.signal ? `killed by ${child.signal}` : `exit ${child.status}`;
+    return { failed: `bench/browserLatency.ts failed (${why}); its output is above`, options: {} as BrowserLatencyResult['options'], runs: [] };
+  }
+  process.stderr.write(`  browser latency: ${result.skipped ? `skipped: ${result.skipped}` : `${((Date.now() - started) / 1000).toFixed(1)} s`}\n`);
   return result;
 }
 
@@ -161,6 +192,9 @@ async function main() {
         runScenario(['latency', String(quick ? 10_000 : 50_000), String(SIZES.nodes), quick ? 'quick' : ''], []) as unknown as Latency,
       );
   const latency = [...latencyRuns].sort((a, b) => a.steady.p99 - b.steady.p99)[latencyRuns.length >> 1];
+
+  // The same steady rate in a real browser: gateway send to DOM update (no target; reported).
+  const browserLatency = args.has('--no-browser') ? undefined : runBrowserLatency();
 
   // CPU profiles of the live path: the reference size, and the largest node count (where the
   // per-frame cost grows with the table).
@@ -260,6 +294,10 @@ async function main() {
       lines.push(`| ${run.reduce.size}-frame burst, last arrival to notification |${mark} | ${ms(run.reduce.p50)} | ${ms(run.reduce.p90)} | ${ms(run.reduce.p99)} | ${ms(run.reduce.max)} | ${run.reduce.count} |`);
     });
   }
+  if (browserLatency) {
+    lines.push('');
+    lines.push(...browserLatencyLines(browserLatency));
+  }
   if (bundle) {
     lines.push('');
     lines.push('| bundle (esbuild, minified, gzip -9) | own code min | own code gz | with deps min | with deps gz |');
@@ -295,7 +333,7 @@ async function main() {
   writeFileSync(join(benchDir, `${file}.md`), `${report}\n`);
   writeFileSync(
     join(benchDir, `${file}.json`),
-    `${JSON.stringify({ command, startedAt: startedAt.toISOString(), machine: m, sizes: SIZES, throughput, latency: latencyRuns, bundle, profiles, targets }, null, 2)}\n`,
+    `${JSON.stringify({ command, startedAt: startedAt.toISOString(), machine: m, sizes: SIZES, throughput, latency: latencyRuns, browserLatency, bundle, profiles, targets }, null, 2)}\n`,
   );
 }
 
