@@ -17,6 +17,7 @@ import {
   selectConnection,
   selectHandoffs,
   selectNarrativeProgress,
+  selectNodeById,
   selectNodeVisual,
   selectTakesByNode,
   selectTaskById,
@@ -51,8 +52,8 @@ export function defaultViewPlan(nodeIds: readonly string[], taskIds: readonly st
   };
 }
 
-const selectStale = (s: RealtimeState, id: string): boolean => s.nodes.entities[id]?.stale === true;
-const selectCurrentTake = (s: RealtimeState, id: string): number | undefined => s.nodes.entities[id]?.current_take;
+const selectStale = (s: RealtimeState, id: string): boolean => selectNodeById(s, id)?.stale === true;
+const selectCurrentTake = (s: RealtimeState, id: string): number | undefined => selectNodeById(s, id)?.current_take;
 
 export interface Rig {
   store: RealtimeStore;

@@ -187,7 +187,8 @@ export async function shotIds(page) {
 }
 
 const nodeOf = (page, nodeId) => page.evaluate((id) => {
-  const node = window.__canvasStore.getState().nodes.entities[id];
+  // In the page: no imports, so the sharded table is searched by hand.
+  const node = window.__canvasStore.getState().nodes.shards.map((shard) => shard[id]).find(Boolean);
   return node ? { status: node.status, progress: node.progress, task_id: node.task_id, takes: node.take_ids.length } : undefined;
 }, nodeId);
 
@@ -202,7 +203,8 @@ export async function runGeneration(page, nodeId, { prompt, timeoutMs = 60_000 }
   await card.getByRole('button', { name: 'Generate', exact: true }).click();
   await page.waitForFunction(
     ([id, previous]) => {
-      const node = window.__canvasStore.getState().nodes.entities[id];
+      // In the page: no imports, so the sharded table is searched by hand.
+  const node = window.__canvasStore.getState().nodes.shards.map((shard) => shard[id]).find(Boolean);
       return node?.status === 'generating' && node.task_id !== undefined && node.task_id !== previous;
     },
     [nodeId, before?.task_id],
@@ -214,7 +216,8 @@ export async function runGeneration(page, nodeId, { prompt, timeoutMs = 60_000 }
     waitForProgress: (percent) =>
       page.waitForFunction(
         ([id, task, p]) => {
-          const node = window.__canvasStore.getState().nodes.entities[id];
+          // In the page: no imports, so the sharded table is searched by hand.
+  const node = window.__canvasStore.getState().nodes.shards.map((shard) => shard[id]).find(Boolean);
           return node?.task_id !== task || node.status !== 'generating' || node.progress >= p;
         },
         [nodeId, taskId, percent],
@@ -224,7 +227,8 @@ export async function runGeneration(page, nodeId, { prompt, timeoutMs = 60_000 }
     waitForEnd: async () => {
       await page.waitForFunction(
         ([id, task]) => {
-          const node = window.__canvasStore.getState().nodes.entities[id];
+          // In the page: no imports, so the sharded table is searched by hand.
+  const node = window.__canvasStore.getState().nodes.shards.map((shard) => shard[id]).find(Boolean);
           return node?.task_id === task && node.status !== 'generating' && node.status !== 'idle';
         },
         [nodeId, taskId],

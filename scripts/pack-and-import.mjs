@@ -203,17 +203,17 @@ await check('node: import "canvas-realtime", replay 3 frames (svelte not install
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as core from 'canvas-realtime';
-import { createRealtimeStore, parseFrame, replayFrames, replayTimeline } from 'canvas-realtime';
+import { createRealtimeStore, getEntity, parseFrame, replayFrames, replayTimeline } from 'canvas-realtime';
 
 const log = readFileSync(new URL('./frames.jsonl', import.meta.url), 'utf8');
 const state = replayFrames(log);
-assert.equal(state.nodes.entities.n1.status, 'completed');
-assert.equal(state.nodes.entities.n1.progress, 100);
-assert.deepEqual(state.nodes.entities.n1.take_ids, ['k1']);
-assert.equal(state.tasks.entities.t1.state, 'SUCCESS');
+assert.equal(getEntity(state.nodes, 'n1').status, 'completed');
+assert.equal(getEntity(state.nodes, 'n1').progress, 100);
+assert.deepEqual(getEntity(state.nodes, 'n1').take_ids, ['k1']);
+assert.equal(getEntity(state.tasks, 't1').state, 'SUCCESS');
 const timeline = replayTimeline(log);
 assert.equal(timeline.length, 3);
-assert.equal(timeline[1].state.nodes.entities.n1.progress, 42);
+assert.equal(getEntity(timeline[1].state.nodes, 'n1').progress, 42);
 assert.equal(parseFrame('{"type":"system.heartbeat"}').ok, true);
 const store = createRealtimeStore({ devTools: false });
 assert.equal(typeof store.dispatch, 'function');
@@ -292,6 +292,7 @@ writeFileSync(
   join(consumer, 'src/consumer.ts'),
   `import {
   createRealtimeStore,
+  getEntity,
   parseFrame,
   replayFrames,
   replayTimeline,
@@ -302,7 +303,7 @@ writeFileSync(
 
 const log: string = '{"type":"system.heartbeat"}';
 const state: RealtimeState = replayFrames(log);
-const node: NodeRecord | undefined = state.nodes.entities['n1'];
+const node: NodeRecord | undefined = getEntity(state.nodes, 'n1');
 const status: 'idle' | 'generating' | 'completed' | 'error' | 'cancelled' | undefined = node?.status;
 const timeline: TimelineEntry[] = replayTimeline(log);
 const parsed = parseFrame(log);
@@ -317,7 +318,7 @@ const fromStore: RealtimeState = store.getState();
 // @ts-expect-error a number is not a NodeRecord
 const wrongNode: NodeRecord = 42;
 // @ts-expect-error a node's status is not a number
-const wrongStatus: number | undefined = state.nodes.entities['n1']?.status;
+const wrongStatus: number | undefined = getEntity(state.nodes, 'n1')?.status;
 // @ts-expect-error replayFrames needs a log
 replayFrames();
 

@@ -4,7 +4,7 @@
  * socket) and prints what the store made of each frame, then a summary of the final state.
  *
  *   canvas-realtime replay session.jsonl          readable timeline + summary
- *   canvas-realtime replay --json session.jsonl   final state as JSON
+ *   canvas-realtime replay --json session.jsonl   final state as JSON (tables as { ids, entities })
  *   canvas-realtime replay --states - < log       every intermediate state, one JSON per line
  *
  * The replay goes through replayTimeline, i.e. the same validation and reducers as live
@@ -17,6 +17,7 @@ import type {
   IngestAction,
   NodeRecord,
   RealtimeState,
+  Table,
   TaskRecord,
   TimelineEntry,
 } from '../index.js';
@@ -170,17 +171,12 @@ function describeNarrative(narrative: RealtimeState['narrative']): string {
 }
 
 /** Lines describing entities whose description differs between two tables. */
-function changedEntities<T>(
-  before: Record<string, T | undefined>,
-  after: Record<string, T | undefined>,
-  ids: readonly string[],
-  describe: (entity: T) => string,
-): string[] {
-  if (before === after) return [];
+function changedEntities<T>(before: Table<T>, after: Table<T>, describe: (entity: T) => string): string[] {
+  if (before.shards === after.shards) return [];
   const out: string[] = [];
-  for (const id of ids) {
-    const next = after[id];
-    const previous = before[id];
+  for (const id of after.ids) {
+    const next = lib.getEntity(after, id);
+    const previous = lib.getEntity(before, id);
     if (next === undefined || next === previous) continue;
     const text = describe(next);
     if (previous === undefined || describe(previous) !== text) out.push(text);
@@ -233,14 +229,14 @@ function describeChange(action: IngestAction, before: RealtimeState, after: Real
       `server error ${clean(error.code, 64)} ${quote(error.message)}${error.command_id !== undefined ? ` (command ${clean(error.command_id)})` : ''}`,
     );
   }
-  parts.push(...changedEntities(before.nodes.entities, after.nodes.entities, after.nodes.ids, describeNode));
-  parts.push(...changedEntities(before.tasks.entities, after.tasks.entities, after.tasks.ids, describeTask));
+  parts.push(...changedEntities(before.nodes, after.nodes, describeNode));
+  parts.push(...changedEntities(before.tasks, after.tasks, describeTask));
   if (after.tasks.lateFramesIgnored > before.tasks.lateFramesIgnored) parts.push('late task frame ignored');
 
   const newTakes = new Map<string, number[]>();
   for (const id of after.takes.ids) {
-    if (before.takes.entities[id] !== undefined) continue;
-    const take = after.takes.entities[id]!;
+    if (lib.getEntity(before.takes, id) !== undefined) continue;
+    const take = lib.getEntity(after.takes, id)!;
     newTakes.set(take.node_id, [...(newTakes.get(take.node_id) ?? []), take.take_number]);
   }
   for (const [nodeId, numbers] of newTakes) {
@@ -249,12 +245,7 @@ function describeChange(action: IngestAction, before: RealtimeState, after: Real
   }
 
   parts.push(
-    ...changedEntities(
-      before.agents.entities as Record<string, AgentRecord | undefined>,
-      after.agents.entities as Record<string, AgentRecord | undefined>,
-      after.agents.ids,
-      describeAgent,
-    ),
+    ...changedEntities(before.agents, after.agents, describeAgent),
   );
   if (after.agents.handoffs !== before.agents.handoffs) {
     const last = after.agents.handoffs[after.agents.handoffs.length - 1];
@@ -381,7 +372,7 @@ function summaryLines(timeline: readonly TimelineEntry[], initial: RealtimeState
     ...listed(gaps, (gap) => `project ${clean(gap.project_id)} seq ${formatRange(gap.from, gap.to)} (${gap.detectedBy})`),
   );
 
-  const nodes = final.nodes.ids.map((id) => final.nodes.entities[id]!);
+  const nodes = lib.allEntities(final.nodes);
   lines.push(`  nodes: ${nodes.length === 0 ? 'none' : nodes.length}`);
   lines.push(
     ...listed(nodes, (node) => {
@@ -393,11 +384,11 @@ function summaryLines(timeline: readonly TimelineEntry[], initial: RealtimeState
     }),
   );
 
-  const tasks = final.tasks.ids.map((id) => final.tasks.entities[id]!);
+  const tasks = lib.allEntities(final.tasks);
   lines.push(`  tasks: ${tasks.length === 0 ? 'none' : `${tasks.length} (${counts(tasks.map((task) => task.state))})`}`);
   lines.push(...listed(tasks, (task) => `${clean(task.task_id)}  ${task.state} ${percent(task.progress)}`));
 
-  const agents = final.agents.ids.map((id) => final.agents.entities[id]!);
+  const agents = lib.allEntities(final.agents);
   lines.push(`  agents: ${agents.length === 0 ? 'none' : agents.length}`);
   lines.push(...listed(agents, (agent) => describeAgent(agent).replace(/^agent /, '')));
   if (final.agents.handoffs.length > 0) lines.push(`  handoffs: ${final.agents.handoffs.length}`);
@@ -440,9 +431,10 @@ async function main(argv: readonly string[]): Promise<number> {
   const final = timeline.length > 0 ? timeline[timeline.length - 1]!.state : initial;
 
   if (options.mode === 'json') {
-    write(JSON.stringify(final, null, 2));
+    // Tables as `{ ids, entities }`: what a reader (or jq) expects, not the store's shards.
+    write(JSON.stringify(lib.withPlainTables(final), null, 2));
   } else if (options.mode === 'states') {
-    for (const entry of timeline) write(JSON.stringify(entry.state));
+    for (const entry of timeline) write(JSON.stringify(lib.withPlainTables(entry.state)));
   } else {
     const lines = timeline.length > 0 ? timelineLines(timeline, initial) : ['(no frames)'];
     write([...lines, '', ...summaryLines(timeline, initial, final)].join('\n'));

@@ -1,4 +1,4 @@
-import type { RealtimeState } from '../slices/index.js';
+import { getEntity, type RealtimeState } from '../slices/index.js';
 import { createRealtimeSelector } from './base.js';
 
 export const selectActivityFeed = (state: RealtimeState) => state.activity.feed;
@@ -8,5 +8,5 @@ export const selectRunningProcesses = createRealtimeSelector(
   (processes) => Object.values(processes),
 );
 export const selectCompositePrompt = (state: RealtimeState, nodeId: string) =>
-  state.prompts.entities[nodeId]?.composite_prompt;
+  getEntity(state.prompts, nodeId)?.composite_prompt;
 export const selectLatestCompositePrompt = (state: RealtimeState) => state.prompts.latest;

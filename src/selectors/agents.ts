@@ -1,5 +1,5 @@
 import { AGENT_TYPES, type AgentType } from '../protocol/index.js';
-import type { AgentRecord, RealtimeState } from '../slices/index.js';
+import { getEntity, type AgentRecord, type RealtimeState } from '../slices/index.js';
 import { createRealtimeSelector } from './base.js';
 
 const idle = (agent_type: AgentType): AgentRecord => ({ agent_type, status: 'idle', progress: 0, updatedAt: 0 });
@@ -9,11 +9,12 @@ const IDLE_AGENTS: Record<AgentType, AgentRecord> = Object.fromEntries(
 
 /** All seven agents in pipeline order, idle where nothing was heard from them. */
 export const selectAgentActivities = createRealtimeSelector(
-  [(state: RealtimeState) => state.agents.entities],
-  (entities): readonly AgentRecord[] => AGENT_TYPES.map((type) => entities[type] ?? IDLE_AGENTS[type]),
+  // The shards, not the slice: a new hand-off alone must not hand out a new array.
+  [(state: RealtimeState) => state.agents.shards],
+  (shards): readonly AgentRecord[] => AGENT_TYPES.map((type) => getEntity({ shards }, type) ?? IDLE_AGENTS[type]),
 );
 
 export const selectAgent = (state: RealtimeState, agentType: AgentType): AgentRecord =>
-  state.agents.entities[agentType] ?? IDLE_AGENTS[agentType];
+  getEntity(state.agents, agentType) ?? IDLE_AGENTS[agentType];
 
 export const selectHandoffs = (state: RealtimeState) => state.agents.handoffs;

@@ -1,4 +1,4 @@
-import type { BeatRecord, RealtimeState } from '../slices/index.js';
+import { allEntities, getEntity, type BeatRecord, type RealtimeState } from '../slices/index.js';
 import { createRealtimeSelector } from './base.js';
 
 export interface NarrativeProgressView {
@@ -57,12 +57,12 @@ export const selectNarrativeProgress = createRealtimeSelector(
 );
 
 export const selectBeat = (state: RealtimeState, beatName: string): BeatRecord | undefined =>
-  state.narrative.beats.entities[beatName];
+  getEntity(state.narrative.beats, beatName);
 
 /** Beats in the order they were reached, each with the nodes, tasks and takes it produced. */
 export const selectBeatGenerations = createRealtimeSelector(
   [(state: RealtimeState) => state.narrative.beats],
-  (beats): readonly BeatRecord[] => beats.ids.map((id) => beats.entities[id]!),
+  (beats): readonly BeatRecord[] => allEntities(beats),
 );
 
 /** The beat a take was generated for, if any. */

@@ -1,14 +1,13 @@
-import type { NodeRecord, NodeStatus, RealtimeState } from '../slices/index.js';
+import { getEntity, type NodeRecord, type NodeStatus, type RealtimeState } from '../slices/index.js';
 import { createRealtimeSelector } from './base.js';
 
-export const selectNodeById = (state: RealtimeState, nodeId: string): NodeRecord | undefined =>
-  state.nodes.entities[nodeId];
+export const selectNodeById = (state: RealtimeState, nodeId: string): NodeRecord | undefined => getEntity(state.nodes, nodeId);
 
 /** Ids of nodes generating now; the same array until a node starts or stops. */
 export const selectActiveGenerationIds = (state: RealtimeState): readonly string[] => state.nodes.generating_ids;
 
 export const selectIsNodeGenerating = (state: RealtimeState, nodeId: string): boolean =>
-  state.nodes.entities[nodeId]?.status === 'generating';
+  getEntity(state.nodes, nodeId)?.status === 'generating';
 
 export interface NodeVisual {
   status: NodeStatus;

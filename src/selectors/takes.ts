@@ -1,12 +1,11 @@
-import type { RealtimeState, TakeRecord } from '../slices/index.js';
+import { getEntity, type RealtimeState, type TakeRecord } from '../slices/index.js';
 import { createRealtimeSelector } from './base.js';
 
 const EMPTY: readonly TakeRecord[] = Object.freeze([]);
 
-export const selectTakeById = (state: RealtimeState, takeId: string): TakeRecord | undefined =>
-  state.takes.entities[takeId];
+export const selectTakeById = (state: RealtimeState, takeId: string): TakeRecord | undefined => getEntity(state.takes, takeId);
 
-const selectTakeIdsOfNode = (state: RealtimeState, nodeId: string) => state.nodes.entities[nodeId]?.take_ids;
+const selectTakeIdsOfNode = (state: RealtimeState, nodeId: string) => getEntity(state.nodes, nodeId)?.take_ids;
 
 /**
  * Last result per take-id list. reselect's `resultEqualityCheck` keeps a single last result for
@@ -19,12 +18,12 @@ const lastByIds = new WeakMap<readonly string[], readonly TakeRecord[]>();
 
 /** A node's takes ordered by take number; the same array until that node's takes change. */
 export const selectTakesByNode = createRealtimeSelector(
-  [selectTakeIdsOfNode, (state: RealtimeState) => state.takes.entities],
-  (ids, entities): readonly TakeRecord[] => {
+  [selectTakeIdsOfNode, (state: RealtimeState) => state.takes],
+  (ids, table): readonly TakeRecord[] => {
     if (!ids || ids.length === 0) return EMPTY;
     const takes: TakeRecord[] = [];
     for (const id of ids) {
-      const take = entities[id];
+      const take = getEntity(table, id);
       if (take) takes.push(take);
     }
     takes.sort((a, b) => a.take_number - b.take_number || a.id.localeCompare(b.id));

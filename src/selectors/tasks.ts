@@ -1,5 +1,3 @@
-import type { RealtimeState, TaskRecord } from '../slices/index.js';
+import { getEntity, type RealtimeState, type TaskRecord } from '../slices/index.js';
 
-export const selectTaskById = (state: RealtimeState, taskId: string): TaskRecord | undefined =>
-  state.tasks.entities[taskId];
-export const selectTaskEntities = (state: RealtimeState) => state.tasks.entities;
+export const selectTaskById = (state: RealtimeState, taskId: string): TaskRecord | undefined => getEntity(state.tasks, taskId);

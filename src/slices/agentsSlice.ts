@@ -5,11 +5,11 @@
  * A frame about a task other than the agent's current assignment is a late frame of an earlier
  * assignment and is ignored; a completed assignment is not reopened by a late progress frame.
  */
-import { createEntityAdapter, type EntityState } from '@reduxjs/toolkit';
 import type { AgentType } from '../protocol/index.js';
 import { appendBounded, clampPercent } from './bounded.js';
 import { agentAssigned, agentCompleted, agentHandedOff, agentProgressed } from './frameEvents.js';
 import { freezeDeep, passCaseFor, passReducer, settleArray, TableWork } from './cow.js';
+import { emptyTable, type Table } from './table.js';
 
 export type AgentStatus = 'idle' | 'working' | 'completed';
 
@@ -40,9 +40,8 @@ export interface Handoff {
 
 export const MAX_HANDOFFS = 50;
 
-export const agentsAdapter = createEntityAdapter({ selectId: (agent: AgentRecord) => agent.agent_type });
-
-export interface AgentsState extends EntityState<AgentRecord, AgentType> {
+/** Keyed by agent type (an agent not heard from yet has no record: see selectAgentActivities). */
+export interface AgentsState extends Table<AgentRecord> {
   handoffs: Handoff[];
 }
 
@@ -52,7 +51,7 @@ class AgentsPass {
   handoffs: Handoff[];
 
   constructor(readonly base: AgentsState) {
-    this.table = new TableWork(base as unknown as EntityState<AgentRecord, string>, (agent) => ({ ...agent }));
+    this.table = new TableWork(base, (agent) => ({ ...agent }));
     this.handoffs = base.handoffs.slice();
   }
 
@@ -60,14 +59,14 @@ class AgentsPass {
     const table = this.table.commit();
     const handoffs = settleArray(this.handoffs, this.base.handoffs) as Handoff[];
     if (!table && handoffs === this.base.handoffs) return this.base;
-    return Object.freeze({ ...this.base, ...(table as Partial<AgentsState>), handoffs });
+    return Object.freeze({ ...this.base, ...table, handoffs });
   }
 }
 
 const on = passCaseFor<AgentsPass>();
 
 export const agentsReducer = passReducer<AgentsState, AgentsPass>({
-  initialState: freezeDeep(agentsAdapter.getInitialState({ handoffs: [] as Handoff[] })),
+  initialState: freezeDeep({ ...emptyTable<AgentRecord>(), handoffs: [] as Handoff[] }),
   open: (state) => new AgentsPass(state),
   commit: (pass) => pass.commit(),
   cases: new Map([

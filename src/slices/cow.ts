@@ -15,9 +15,10 @@
  * changed: as with immer, an ignored frame leaves the state, and every memoized selector, as it
  * was.
  */
-import type { EntityState, UnknownAction } from '@reduxjs/toolkit';
+import type { UnknownAction } from '@reduxjs/toolkit';
 import { framesBatched } from './frameEvents.js';
 import type { MatchableCreator } from './ingestCases.js';
+import { copyShard, shardOf, SHARD_COUNT, type Table } from './table.js';
 
 /** A copy of a dictionary: a for-in loop is 2-3x faster than a spread on V8's dictionary-mode objects. */
 export function copyDictionary<T>(source: Readonly<Record<string, T>>): Record<string, T> {
@@ -75,23 +76,27 @@ export function settle<T extends object>(copy: T, base: T): T {
   return copy;
 }
 
-/** One pass of writes over an entity table. */
+/** One pass of writes over a sharded table (./table.ts): each shard it writes is copied once. */
 export class TableWork<T extends object> {
-  private entities?: Record<string, T>;
+  private shards?: Record<string, T>[];
+  /** Which shards of `shards` are this pass's own copies. */
+  private readonly copied = new Uint8Array(SHARD_COUNT);
+  /** Shards that gained or lost a record in this pass. */
+  private readonly resized = new Uint8Array(SHARD_COUNT);
   private ids?: string[];
   /** id -> the record before this pass (undefined for records added in it). */
   private readonly written = new Map<string, T | undefined>();
   private removed = false;
 
   constructor(
-    readonly base: EntityState<T, string>,
+    readonly base: Table<T>,
     /** A writable copy of a record: its arrays copied too, so that they can be pushed to. */
     private readonly cloneRecord: (record: T) => T,
   ) {}
 
   /** The record as it is now in this pass, for reading only. */
   peek(id: string): T | undefined {
-    return (this.entities ?? this.base.entities)[id];
+    return (this.shards ?? this.base.shards)[shardOf(id)]![id];
   }
 
   has(id: string): boolean {
@@ -100,10 +105,11 @@ export class TableWork<T extends object> {
 
   /** The record, writable for the rest of the pass (copied once); undefined when absent. */
   edit(id: string): T | undefined {
-    const record = this.peek(id);
+    const shard = shardOf(id);
+    const record = (this.shards ?? this.base.shards)[shard]![id];
     if (record === undefined || this.written.has(id)) return record;
     const copy = this.cloneRecord(record);
-    this.writableEntities()[id] = copy;
+    this.writableShard(shard)[id] = copy;
     this.written.set(id, record);
     return copy;
   }
@@ -112,14 +118,16 @@ export class TableWork<T extends object> {
   set(id: string, record: T): T {
     const before = this.peek(id);
     if (before === undefined) return this.add(id, record);
-    this.writableEntities()[id] = record;
+    this.writableShard(shardOf(id))[id] = record;
     if (!this.written.has(id)) this.written.set(id, before);
     return record;
   }
 
   /** Adds a record (writable for the rest of the pass). */
   add(id: string, record: T): T {
-    this.writableEntities()[id] = record;
+    const shard = shardOf(id);
+    this.writableShard(shard)[id] = record;
+    this.resized[shard] = 1;
     this.writableIds().push(id);
     this.written.set(id, undefined);
     return record;
@@ -129,7 +137,9 @@ export class TableWork<T extends object> {
     const drop = new Set<string>();
     for (const id of ids) {
       if (this.peek(id) === undefined) continue;
-      delete this.writableEntities()[id];
+      const shard = shardOf(id);
+      delete this.writableShard(shard)[id];
+      this.resized[shard] = 1;
       this.written.delete(id);
       drop.add(id);
     }
@@ -142,8 +152,13 @@ export class TableWork<T extends object> {
     return this.ids ?? this.base.ids;
   }
 
-  private writableEntities(): Record<string, T> {
-    return (this.entities ??= copyDictionary(this.base.entities));
+  private writableShard(shard: number): Record<string, T> {
+    const shards = (this.shards ??= this.base.shards.slice());
+    if (this.copied[shard] === 0) {
+      shards[shard] = copyShard(shards[shard]!);
+      this.copied[shard] = 1;
+    }
+    return shards[shard]!;
   }
 
   private writableIds(): string[] {
@@ -151,25 +166,34 @@ export class TableWork<T extends object> {
   }
 
   /**
-   * Ends the pass: the table with every written record settled and frozen, or the original
-   * table (same object) when nothing changed.
+   * Ends the pass: the table with every written record settled and frozen, or undefined when
+   * nothing changed. A shard whose records all came out the same is the original shard again.
    */
-  commit(): { ids: string[]; entities: Record<string, T> } | undefined {
-    if (!this.entities) return undefined;
+  commit(): Table<T> | undefined {
+    const shards = this.shards;
+    if (!shards) return undefined;
+    const changedShards = this.resized;
     let changed = this.removed || this.ids !== undefined;
     for (const [id, before] of this.written) {
-      const after = this.entities[id]!;
+      const shard = shardOf(id);
+      const after = shards[shard]![id]!;
       const settled = before === undefined ? after : settle(after, before);
       if (settled === before) {
-        this.entities[id] = before;
+        shards[shard]![id] = before;
         continue;
       }
       changed = true;
+      changedShards[shard] = 1;
       freezeDeep(settled);
-      this.entities[id] = settled;
+      shards[shard]![id] = settled;
     }
     if (!changed) return undefined;
-    return { ids: Object.freeze(this.ids ?? (this.base.ids as string[])) as string[], entities: Object.freeze(this.entities) };
+    for (let shard = 0; shard < SHARD_COUNT; shard++) {
+      if (this.copied[shard] === 0) continue;
+      if (changedShards[shard] === 0) shards[shard] = this.base.shards[shard]!;
+      else Object.freeze(shards[shard]);
+    }
+    return { ids: Object.freeze(this.ids ?? this.base.ids) as string[], shards: Object.freeze(shards) as Record<string, T>[] };
   }
 }
 

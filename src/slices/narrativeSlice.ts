@@ -6,12 +6,13 @@
  * generation.started frame names the beat, or when a take carries the beat; the takes of a
  * completed generation are linked to the beat of its task.
  */
-import { createEntityAdapter, createSlice, type EntityState } from '@reduxjs/toolkit';
+
 import type { StructureType } from '../protocol/index.js';
 import { isSafeKey } from '../protocol/index.js';
 import { appendBounded, pushUnique } from './bounded.js';
 import { startGeneration } from './commands.js';
 import { copyDictionary, freezeDeep, passCaseFor, passReducer, settleArray, TableWork } from './cow.js';
+import { emptyTable, type Table } from './table.js';
 import { beatReached, generationCompleted, generationStarted, narrativeProgressed } from './frameEvents.js';
 
 export interface BeatRecord {
@@ -26,8 +27,6 @@ export interface BeatRecord {
   take_ids: string[];
 }
 
-export const beatsAdapter = createEntityAdapter({ selectId: (beat: BeatRecord) => beat.beat_name });
-
 export interface NarrativeState {
   structure_type?: StructureType;
   current_chapter?: number;
@@ -39,7 +38,7 @@ export interface NarrativeState {
   current_beat?: string;
   /** Beats reached, in order, each once. */
   completed_beats: string[];
-  beats: EntityState<BeatRecord, string>;
+  beats: Table<BeatRecord>;
   /** Which beat each recent generation task serves (bounded, oldest dropped). */
   beat_by_task: Record<string, string>;
   beat_task_order: string[];
@@ -51,20 +50,10 @@ export const MAX_LINKS_PER_BEAT = 200;
 
 const initialState: NarrativeState = {
   completed_beats: [],
-  beats: beatsAdapter.getInitialState(),
+  beats: emptyTable<BeatRecord>(),
   beat_by_task: {},
   beat_task_order: [],
 };
-
-/** For commands (immer draft). */
-function ensureBeatDraft(state: NarrativeState, name: string): BeatRecord {
-  let beat = state.beats.entities[name];
-  if (!beat) {
-    beatsAdapter.addOne(state.beats, { beat_name: name, keywords: [], node_ids: [], task_ids: [], take_ids: [] });
-    beat = state.beats.entities[name]!;
-  }
-  return beat;
-}
 
 function link(list: string[], id: string) {
   if (list.length < MAX_LINKS_PER_BEAT) pushUnique(list, id);
@@ -130,25 +119,16 @@ class NarrativePass {
 
 const on = passCaseFor<NarrativePass>();
 
-const narrativeSlice = createSlice({
-  name: 'narrative',
-  initialState,
-  reducers: {},
-  extraReducers: (builder) => {
-    builder.addCase(startGeneration, (state, { payload }) => {
-      const beatName = payload.context?.emotional_beat;
-      if (beatName && isSafeKey(beatName) && isSafeKey(payload.nodeId)) link(ensureBeatDraft(state, beatName).node_ids, payload.nodeId);
-    });
-  },
-});
-
-/** Frames (alone or in a burst) in one copy-on-write pass; commands through immer. */
+/** Frames (alone or in a burst) and commands, each in one copy-on-write pass. */
 export const narrativeReducer = passReducer<NarrativeState, NarrativePass>({
-  initialState: narrativeSlice.getInitialState(),
+  initialState: freezeDeep(initialState),
   open: (state) => new NarrativePass(state),
   commit: (pass) => pass.commit(),
-  otherwise: (state, action) => narrativeSlice.reducer(state, action),
   cases: new Map([
+    on(startGeneration, (pass, { payload }) => {
+      const beatName = payload.context?.emotional_beat;
+      if (beatName && isSafeKey(beatName) && isSafeKey(payload.nodeId)) link(pass.ensureBeat(beatName).node_ids, payload.nodeId);
+    }),
     on(beatReached, (pass, { payload: { frame, receivedAt } }) => {
       const beat = pass.ensureBeat(frame.beat_name);
       beat.scene_id = frame.scene_id;

@@ -7,16 +7,15 @@
  * of an old run never overwrites the current one. Within a run, a finished status (completed,
  * error, cancelled) is not undone by a late progress frame, and progress never goes backwards.
  */
-import { createEntityAdapter, createSlice, type Draft, type EntityState, type UnknownAction } from '@reduxjs/toolkit';
 import { isSafeKey, type AgentType, type CeleryState, type Take } from '../protocol/index.js';
 import { appendBounded, clampPercent, pushUnique } from './bounded.js';
 import { cancelGeneration, startGeneration } from './commands.js';
 import { commandInvalid, nodesMarkedStale } from './deliveryEvents.js';
-import { settleArray, TableWork } from './cow.js';
+import { freezeDeep, passCaseFor, passReducer, settleArray, TableWork } from './cow.js';
+import { emptyTable, type Table } from './table.js';
 import {
   agentAssigned,
   commandAcknowledged,
-  framesBatched,
   generationCompleted,
   generationFailed,
   generationStarted,
@@ -24,7 +23,6 @@ import {
   serverErrorReported,
   taskProgressReceived,
 } from './frameEvents.js';
-import type { MatchableCreator } from './ingestCases.js';
 import { applyStep } from './steps.js';
 
 export const NODE_STATUSES = ['idle', 'generating', 'completed', 'error', 'cancelled'] as const;
@@ -51,7 +49,10 @@ export interface NodeRecord {
   error?: string;
   output_path?: string;
   thumbnail?: string;
-  /** Take ids in arrival order; the takes themselves are in the takes slice. */
+  /**
+   * Take ids in arrival order (the newest MAX_TAKES_PER_NODE); the takes themselves are in the
+   * takes slice, which may have let the oldest go (MAX_TAKES): selectTakesByNode skips those.
+   */
   take_ids: string[];
   current_take?: number;
   scene_id?: string;
@@ -69,42 +70,15 @@ export interface NodeRecord {
 }
 
 export const MAX_PAST_RUNS = 20;
+/** Take ids a node keeps (its newest); the takes table keeps at most MAX_TAKES takes in all. */
+export const MAX_TAKES_PER_NODE = 100;
 
-export const nodesAdapter = createEntityAdapter({ selectId: (node: NodeRecord) => node.node_id });
-export interface NodesState extends EntityState<NodeRecord, string> {
+export interface NodesState extends Table<NodeRecord> {
   /**
    * Ids of nodes whose status is 'generating', kept in step with every status change so that
    * reading the active set never scans the whole table.
    */
   generating_ids: string[];
-}
-
-/**
- * Where the reducers below read and write nodes: an immer draft (commands), or a copy-on-write
- * pass over the table (frames, one pass per frame or per burst; see ./cow.ts).
- */
-interface NodesTable {
-  /** For reading only. */
-  peek(id: string): NodeRecord | undefined;
-  /** Writable. */
-  edit(id: string): NodeRecord | undefined;
-  add(record: NodeRecord): NodeRecord;
-  ids(): readonly string[];
-  /** Writable generating_ids. */
-  readonly generating: string[];
-}
-
-function draftTable(state: Draft<NodesState>): NodesTable {
-  return {
-    peek: (id) => state.entities[id],
-    edit: (id) => state.entities[id],
-    add: (record) => {
-      nodesAdapter.addOne(state, record);
-      return state.entities[record.node_id]!;
-    },
-    ids: () => state.ids,
-    generating: state.generating_ids,
-  };
 }
 
 const cloneNode = (node: NodeRecord): NodeRecord => ({
@@ -113,8 +87,8 @@ const cloneNode = (node: NodeRecord): NodeRecord => ({
   take_ids: node.take_ids.slice(),
 });
 
-/** One copy-on-write pass of frames over the nodes table. */
-class NodesPass implements NodesTable {
+/** One copy-on-write pass over the nodes table: a frame, a burst of frames, or a command. */
+class NodesPass {
   private readonly table: TableWork<NodeRecord>;
   readonly generating: string[];
 
@@ -143,6 +117,10 @@ class NodesPass implements NodesTable {
     return Object.freeze({ ...this.base, ...table, generating_ids: generating });
   }
 }
+
+type NodesTable = NodesPass;
+
+const initialState: NodesState = freezeDeep({ ...emptyTable<NodeRecord>(), generating_ids: [] });
 
 /** Every status change goes through here, so generating_ids stays exact. */
 function setStatus(table: NodesTable, node: NodeRecord, status: NodeStatus) {
@@ -236,6 +214,7 @@ function addTakes(node: NodeRecord, takes: readonly Take[] | undefined): boolean
   if (!takes) return false;
   let added = false;
   for (const take of takes) if (pushUnique(node.take_ids, take.id)) added = true;
+  if (node.take_ids.length > MAX_TAKES_PER_NODE) node.take_ids = node.take_ids.slice(-MAX_TAKES_PER_NODE);
   return added;
 }
 
@@ -249,41 +228,6 @@ function latestThumbnail(takes: readonly Take[] | undefined): string | undefined
   const latest = takes.reduce((a, b) => (b.take_number > a.take_number ? b : a));
   return latest.thumbnail ?? latest.path;
 }
-
-const nodesSlice = createSlice({
-  name: 'nodes',
-  initialState: nodesAdapter.getInitialState({ generating_ids: [] as string[] }),
-  reducers: {},
-  extraReducers: (builder) => {
-    builder
-      .addCase(startGeneration, (state, { payload }) => {
-        // The node id comes from the application (user input), not the wire: `__proto__` as a key
-        // would reach Object.prototype. The middleware refuses such a command (commands/invalid).
-        if (!isSafeKey(payload.nodeId)) return;
-        const node = ensureNode(draftTable(state), payload.nodeId, payload.requestedAt);
-        touch(node, payload.requestedAt);
-        node.pending = { kind: 'start', commandId: payload.commandId, requestedAt: payload.requestedAt };
-        if (payload.context?.scene_id) node.scene_id = payload.context.scene_id;
-        if (payload.context?.shot_id) node.shot_id = payload.context.shot_id;
-        if (payload.context?.emotional_beat) node.emotional_beat = payload.context.emotional_beat;
-      })
-      .addCase(cancelGeneration, (state, { payload }) => {
-        if (!isSafeKey(payload.nodeId)) return;
-        const node = ensureNode(draftTable(state), payload.nodeId, payload.requestedAt);
-        touch(node, payload.requestedAt);
-        node.pending = { kind: 'cancel', commandId: payload.commandId, requestedAt: payload.requestedAt };
-      })
-      .addCase(commandInvalid, (state, { payload }) => {
-        clearPendingWithError(draftTable(state), payload.commandId, `Not sent: ${payload.reason}`);
-      })
-      .addCase(nodesMarkedStale, (state, { payload }) => {
-        for (const id of payload.nodeIds) {
-          const node = state.entities[id];
-          if (node?.status === 'generating') node.stale = true;
-        }
-      });
-  },
-});
 
 /** A refused start/cancel: the node that waited for it shows the error. */
 function clearPendingWithError(table: NodesTable, commandId: string, error: string) {
@@ -300,13 +244,10 @@ function clearPendingWithError(table: NodesTable, commandId: string, error: stri
   }
 }
 
-type NodeCase = (table: NodesTable, action: UnknownAction) => void;
-function on<A extends UnknownAction>(creator: MatchableCreator<A>, run: (table: NodesTable, action: A) => void): [string, NodeCase] {
-  return [creator.type, run as NodeCase];
-}
+const on = passCaseFor<NodesPass>();
 
-/** Frame cases: run by a copy-on-write pass, one per frame or per burst. */
-const INGEST = new Map<string, NodeCase>([
+/** Every case runs in a copy-on-write pass: one per frame, burst of frames, or command. */
+const CASES = new Map([
   on(taskProgressReceived, (table, { payload: { frame, receivedAt } }) => {
     if (!frame.node_id) return;
     const node = ensureNode(table, frame.node_id, receivedAt);
@@ -402,6 +343,32 @@ const INGEST = new Map<string, NodeCase>([
     touch(node, receivedAt);
     node.assigned_agent = frame.agent_type;
   }),
+  on(startGeneration, (table, { payload }) => {
+    // The node id comes from the application (user input), not the wire: `__proto__` as a key
+    // would be refused anyway (shards have no prototype), and the middleware refuses such a
+    // command (commands/invalid); nothing is recorded for it here.
+    if (!isSafeKey(payload.nodeId)) return;
+    const node = ensureNode(table, payload.nodeId, payload.requestedAt);
+    touch(node, payload.requestedAt);
+    node.pending = { kind: 'start', commandId: payload.commandId, requestedAt: payload.requestedAt };
+    if (payload.context?.scene_id) node.scene_id = payload.context.scene_id;
+    if (payload.context?.shot_id) node.shot_id = payload.context.shot_id;
+    if (payload.context?.emotional_beat) node.emotional_beat = payload.context.emotional_beat;
+  }),
+  on(cancelGeneration, (table, { payload }) => {
+    if (!isSafeKey(payload.nodeId)) return;
+    const node = ensureNode(table, payload.nodeId, payload.requestedAt);
+    touch(node, payload.requestedAt);
+    node.pending = { kind: 'cancel', commandId: payload.commandId, requestedAt: payload.requestedAt };
+  }),
+  on(commandInvalid, (table, { payload }) => {
+    clearPendingWithError(table, payload.commandId, `Not sent: ${payload.reason}`);
+  }),
+  on(nodesMarkedStale, (table, { payload }) => {
+    for (const id of payload.nodeIds) {
+      if (table.peek(id)?.status === 'generating') table.edit(id)!.stale = true;
+    }
+  }),
   on(commandAcknowledged, (table, { payload: { frame } }) => {
     if (frame.status !== 'rejected') return;
     clearPendingWithError(table, frame.command_id, frame.error ?? 'Command rejected by the server');
@@ -411,20 +378,10 @@ const INGEST = new Map<string, NodeCase>([
   }),
 ]);
 
-/** Frames (alone or in a burst) go through one copy-on-write pass; commands through immer. */
-export function nodesReducer(state: NodesState | undefined, action: UnknownAction): NodesState {
-  if (state !== undefined) {
-    if (framesBatched.match(action)) return ingest(state, action.payload.actions);
-    if (INGEST.has(action.type)) return ingest(state, [action]);
-  }
-  return nodesSlice.reducer(state, action);
-}
-
-function ingest(state: NodesState, actions: readonly UnknownAction[]): NodesState {
-  let pass: NodesPass | undefined;
-  for (const action of actions) {
-    const run = INGEST.get(action.type);
-    if (run) run((pass ??= new NodesPass(state)), action);
-  }
-  return pass ? pass.commit() : state;
-}
+/** Frames (alone or in a burst) and commands, each in one copy-on-write pass. */
+export const nodesReducer = passReducer<NodesState, NodesPass>({
+  initialState,
+  open: (state) => new NodesPass(state),
+  commit: (pass) => pass.commit(),
+  cases: CASES,
+});

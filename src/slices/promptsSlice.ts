@@ -2,10 +2,10 @@
  * Composite prompts as the agents assembled them: the latest per node, and the latest overall
  * (a prompt.composite frame need not name a node).
  */
-import { createEntityAdapter, type EntityState } from '@reduxjs/toolkit';
 import type { CompositePrompt } from '../protocol/index.js';
 import { compositePromptAssembled } from './frameEvents.js';
 import { freezeDeep, passCaseFor, passReducer, TableWork } from './cow.js';
+import { emptyTable, type Table } from './table.js';
 
 export interface PromptRecord {
   node_id: string;
@@ -14,9 +14,7 @@ export interface PromptRecord {
   assembledAt: number;
 }
 
-export const promptsAdapter = createEntityAdapter({ selectId: (prompt: PromptRecord) => prompt.node_id });
-
-export interface PromptsState extends EntityState<PromptRecord, string> {
+export interface PromptsState extends Table<PromptRecord> {
   latest?: Omit<PromptRecord, 'node_id'> & { node_id?: string };
 }
 
@@ -40,7 +38,7 @@ class PromptsPass {
 const on = passCaseFor<PromptsPass>();
 
 export const promptsReducer = passReducer<PromptsState, PromptsPass>({
-  initialState: freezeDeep(promptsAdapter.getInitialState() as PromptsState),
+  initialState: freezeDeep(emptyTable<PromptRecord>() as PromptsState),
   open: (state) => new PromptsPass(state),
   commit: (pass) => pass.commit(),
   cases: new Map([

@@ -2,11 +2,16 @@
  * Takes (generated outputs), normalized by take id; nodes hold the ids. The same take delivered
  * twice (in generation.completed and again in node.state_changed, or replayed) is stored once:
  * a later copy updates the fields it carries.
+ *
+ * Bounded: beyond MAX_TAKES the oldest takes (by arrival) are let go and counted in `evicted`,
+ * so a session that generates for hours holds a fixed amount (a take can carry a data-URL
+ * thumbnail of several kB). The backend keeps every take: an application that shows a node's
+ * whole history fetches the older ones from it.
  */
-import { createEntityAdapter, type EntityState } from '@reduxjs/toolkit';
 import type { Take } from '../protocol/index.js';
 import { generationCompleted, nodeStateChanged } from './frameEvents.js';
 import { freezeDeep, passCaseFor, passReducer, TableWork } from './cow.js';
+import { emptyTable, type Table } from './table.js';
 
 export interface TakeRecord extends Take {
   node_id: string;
@@ -15,11 +20,21 @@ export interface TakeRecord extends Take {
   receivedAt: number;
 }
 
-export const takesAdapter = createEntityAdapter({ selectId: (take: TakeRecord) => take.id });
-export type TakesState = EntityState<TakeRecord, string>;
+export interface TakesState extends Table<TakeRecord> {
+  /** Takes let go (oldest first) to stay within MAX_TAKES. */
+  evicted: number;
+}
+
+export const MAX_TAKES = 500;
+
+class TakesPass extends TableWork<TakeRecord> {
+  constructor(readonly state: TakesState) {
+    super(state, (take) => ({ ...take }));
+  }
+}
 
 function upsertTakes(
-  table: TableWork<TakeRecord>,
+  table: TakesPass,
   takes: readonly Take[] | undefined,
   nodeId: string,
   taskId: string | undefined,
@@ -41,15 +56,18 @@ function upsertTakes(
   }
 }
 
-const on = passCaseFor<TableWork<TakeRecord>>();
+const on = passCaseFor<TakesPass>();
 
 /** Frames (alone or in a burst) in one copy-on-write pass over the table (see ./cow.ts). */
-export const takesReducer = passReducer<TakesState, TableWork<TakeRecord>>({
-  initialState: freezeDeep(takesAdapter.getInitialState()),
-  open: (state) => new TableWork(state, (take) => ({ ...take })),
-  commit: (table) => {
-    const next = table.commit();
-    return next ? Object.freeze(next) : table.base;
+export const takesReducer = passReducer<TakesState, TakesPass>({
+  initialState: freezeDeep({ ...emptyTable<TakeRecord>(), evicted: 0 }),
+  open: (state) => new TakesPass(state),
+  commit: (pass) => {
+    const ids = pass.currentIds();
+    const excess = ids.length - MAX_TAKES;
+    if (excess > 0) pass.remove(ids.slice(0, excess));
+    const next = pass.commit();
+    return next ? Object.freeze({ ...pass.state, ...next, evicted: pass.state.evicted + Math.max(0, excess) }) : pass.state;
   },
   cases: new Map([
     on(generationCompleted, (table, { payload: { frame, receivedAt } }) => {

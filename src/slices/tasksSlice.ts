@@ -5,13 +5,14 @@
  * - the state never moves back (a late STARTED after PROGRESS keeps PROGRESS);
  * - finished tasks are capped (oldest dropped first), so a long session stays bounded.
  */
-import { createEntityAdapter, type EntityState, type UnknownAction } from '@reduxjs/toolkit';
+import type { UnknownAction } from '@reduxjs/toolkit';
 import { isTerminalCeleryState, type CeleryState } from '../protocol/index.js';
 import { appendBounded, clampPercent } from './bounded.js';
 import { freezeDeep, settleArray, TableWork } from './cow.js';
 import { framesBatched, generationCompleted, generationFailed, generationStarted, taskProgressReceived } from './frameEvents.js';
 import type { MatchableCreator } from './ingestCases.js';
 import { applyStep } from './steps.js';
+import { emptyTable, type Table } from './table.js';
 
 export interface TaskRecord {
   task_id: string;
@@ -33,16 +34,14 @@ export interface TaskRecord {
 
 export const MAX_FINISHED_TASKS = 500;
 
-export const tasksAdapter = createEntityAdapter({ selectId: (task: TaskRecord) => task.task_id });
-
-export interface TasksState extends EntityState<TaskRecord, string> {
+export interface TasksState extends Table<TaskRecord> {
   /** Finished task ids, oldest first; beyond MAX_FINISHED_TASKS the oldest are dropped. */
   finishedOrder: string[];
   /** Frames that arrived for a task already finished, and were ignored. */
   lateFramesIgnored: number;
 }
 
-const initialState: TasksState = freezeDeep(tasksAdapter.getInitialState({ finishedOrder: [], lateFramesIgnored: 0 }));
+const initialState: TasksState = freezeDeep({ ...emptyTable<TaskRecord>(), finishedOrder: [], lateFramesIgnored: 0 });
 
 const STATE_RANK: Record<CeleryState, number> = {
   PENDING: 0,

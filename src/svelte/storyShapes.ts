@@ -4,7 +4,7 @@
  */
 import { createSelector } from 'reselect';
 import type { AgentType, CeleryState, InboundFrame, StructureType, Take } from '../protocol/index.js';
-import type { ConnectionStatus, RealtimeState, TakeRecord } from '../slices/index.js';
+import { allEntities, getEntity, type ConnectionStatus, type RealtimeState, type TakesState } from '../slices/index.js';
 
 export interface WebSocketState {
   status: ConnectionStatus;
@@ -82,10 +82,10 @@ export const selectWsMessages = createSelector(
 );
 
 export const selectStoryTaskProgress = createSelector(
-  [(state: RealtimeState) => state.tasks.entities],
-  (entities): Record<string, TaskProgress> => {
+  [(state: RealtimeState) => state.tasks.shards, (state: RealtimeState) => state.tasks.ids],
+  (shards, ids): Record<string, TaskProgress> => {
     const out: Record<string, TaskProgress> = {};
-    for (const task of Object.values(entities)) {
+    for (const task of allEntities({ ids, shards })) {
       out[task.task_id] = {
         task_id: task.task_id,
         state: task.state,
@@ -102,20 +102,20 @@ export const selectStoryTaskProgress = createSelector(
   },
 );
 
-function takesOf(ids: readonly string[], entities: Record<string, TakeRecord>): Take[] {
+function takesOf(ids: readonly string[], table: TakesState): Take[] {
   const takes: Take[] = [];
   for (const id of ids) {
-    const take = entities[id];
+    const take = getEntity(table, id);
     if (take) takes.push(take);
   }
   return takes.sort((a, b) => a.take_number - b.take_number);
 }
 
 export const selectStoryNodeStates = createSelector(
-  [(state: RealtimeState) => state.nodes.entities, (state: RealtimeState) => state.takes.entities],
-  (nodes, takes): Record<string, NodeState> => {
+  [(state: RealtimeState) => state.nodes.shards, (state: RealtimeState) => state.nodes.ids, (state: RealtimeState) => state.takes],
+  (shards, ids, takes): Record<string, NodeState> => {
     const out: Record<string, NodeState> = {};
-    for (const node of Object.values(nodes)) {
+    for (const node of allEntities({ ids, shards })) {
       // The story knows four statuses: a cancelled run shows as idle, saying so.
       const cancelled = node.status === 'cancelled';
 
@@ -150,10 +150,10 @@ export const selectActiveGenerationsSet = createSelector(
 );
 
 export const selectStoryAgentActivities = createSelector(
-  [(state: RealtimeState) => state.agents.entities],
-  (entities): Record<string, AgentActivity> => {
+  [(state: RealtimeState) => state.agents.shards, (state: RealtimeState) => state.agents.ids],
+  (shards, ids): Record<string, AgentActivity> => {
     const out: Record<string, AgentActivity> = {};
-    for (const agent of Object.values(entities)) {
+    for (const agent of allEntities({ ids, shards })) {
       if (!agent) continue;
       out[agent.agent_type] = {
         agent_type: agent.agent_type,

@@ -20,6 +20,7 @@ import {
   type RealtimeState,
 } from '../slices/index.js';
 import { isBrowser } from '../middleware/options.js';
+import { selectNodeById } from '../selectors/index.js';
 import { createRealtimeStore, type RealtimeStore, type RealtimeStoreOptions } from '../store/createRealtimeStore.js';
 import { fromSelector, type ReadableStore } from './fromSelector.js';
 import {
@@ -64,7 +65,7 @@ export class WebSocketClient {
 
   /** Sends cancel_generation for the node's current task; returns the command id. */
   cancelGeneration(nodeId: string): string {
-    const taskId = this.store.getState().nodes.entities[nodeId]?.task_id;
+    const taskId = selectNodeById(this.store.getState(), nodeId)?.task_id;
     return this.store.dispatch(cancelGeneration({ nodeId, taskId })).payload.commandId;
   }
 

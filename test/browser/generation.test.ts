@@ -145,8 +145,10 @@ describe('the canvas in Chromium: generate, cancel, fail', () => {
     expect(await card.locator('.cr-overlay').count()).toBe(0);
     expect(await card.locator('.cr-take').count()).toBe(0);
     const task = await page.evaluate((id) => {
+      // In the page: no imports, so the sharded tables are searched by hand.
       const s = window.__canvasStore!.getState();
-      return s.tasks.entities[s.nodes.entities[id]!.task_id!]?.state;
+      const node = s.nodes.shards.map((shard) => shard[id]).find(Boolean)!;
+      return s.tasks.shards.map((shard) => shard[node.task_id!]).find(Boolean)?.state;
     }, nodeId);
     expect(task).toBe('REVOKED');
     await scripts.waitForQuiet(page);

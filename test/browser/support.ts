@@ -308,13 +308,15 @@ export async function clientSummary(page: Page): Promise<ClientSummary & { dupli
   return page.evaluate(() => {
     const s = window.__canvasStore!.getState();
     const nodes: Record<string, { status: string; takes: number; error?: string }> = {};
-    for (const node of Object.values(s.nodes.entities)) {
+    // In the page: no imports, so the sharded tables are read by hand (ids keep arrival order).
+    const all = <T,>(table: { shards: Record<string, T>[] }): T[] => table.shards.flatMap((shard) => Object.values(shard));
+    for (const node of all(s.nodes)) {
       if (node) nodes[node.node_id] = { status: node.status, takes: node.take_ids.length, ...(node.error !== undefined && { error: node.error }) };
     }
     const tasks: Record<string, string> = {};
-    for (const task of Object.values(s.tasks.entities)) if (task) tasks[task.task_id] = task.state;
+    for (const task of all(s.tasks)) if (task) tasks[task.task_id] = task.state;
     const agents: Record<string, string> = {};
-    for (const agent of Object.values(s.agents.entities)) if (agent) agents[agent.agent_type] = agent.status;
+    for (const agent of all(s.agents)) if (agent) agents[agent.agent_type] = agent.status;
     return {
       nodes,
       tasks,

@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { replayFrames } from '../../src/index.js';
+import { getEntity, replayFrames, withPlainTables } from '../../src/index.js';
+import type { NodeRecord } from '../../src/slices/index.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const cli = join(root, 'src/cli/replay-cli.ts');
@@ -141,16 +142,19 @@ describe.concurrent('canvas-realtime replay', { timeout: 60_000 }, () => {
     expect(summary).toContain('narrative: scene sc1, beat "The Call"');
   });
 
-  it('--json prints the final state, the same as replayFrames', async () => {
+  it('--json prints the final state, the same as replayFrames (tables as { ids, entities })', async () => {
     const { code, stdout } = await run(['replay', '--json', logFile]);
     expect(code).toBe(0);
-    expect(JSON.parse(stdout)).toEqual(JSON.parse(JSON.stringify(replayFrames(LOG))));
+    expect(JSON.parse(stdout)).toEqual(JSON.parse(JSON.stringify(withPlainTables(replayFrames(LOG)))));
+    expect(JSON.parse(stdout).tasks.entities.t1).toEqual(JSON.parse(JSON.stringify(getEntity(replayFrames(LOG).tasks, 't1'))));
   });
 
   it('--states reads stdin with "-" and prints one state per frame', async () => {
     const { code, stdout } = await run(['replay', '--states', '-'], LOG);
     expect(code).toBe(0);
-    const states = stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as ReturnType<typeof replayFrames>);
+    // Tables come out as { ids, entities }, not as the store's shards.
+    type PlainNodes = { nodes: { ids: string[]; entities: Record<string, NodeRecord> } };
+    const states = stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as PlainNodes);
     expect(states).toHaveLength(FRAMES.length + 1);
     expect(states[2]?.nodes.entities.n1?.progress).toBe(42);
     expect(states[8]?.nodes.entities.n1?.status).toBe('completed');
@@ -195,7 +199,7 @@ describe.concurrent('canvas-realtime replay', { timeout: 60_000 }, () => {
     expect(stderr).toContain('Usage: canvas-realtime replay');
   });
 
-  it.skipIf(!existsSync(fixture))('replays test/fixtures/generation-success.jsonl', async () => {
+  it('replays test/fixtures/generation-success.jsonl', async () => {
     const text = readFileSync(fixture, 'utf8');
     const frameCount = text.split(/\r?\n/).filter((line) => line.trim().length > 0).length;
     const { code, stdout, stderr } = await run(['replay', fixture]);
@@ -208,6 +212,6 @@ describe.concurrent('canvas-realtime replay', { timeout: 60_000 }, () => {
 
     const json = await run(['replay', '--json', fixture]);
     expect(json.code).toBe(0);
-    expect(JSON.parse(json.stdout)).toEqual(JSON.parse(JSON.stringify(replayFrames(text))));
+    expect(JSON.parse(json.stdout)).toEqual(JSON.parse(JSON.stringify(withPlainTables(replayFrames(text)))));
   });
 });

@@ -15,6 +15,7 @@ import {
   play,
   playEach,
 } from './harness.js';
+import { allEntities, getEntity, tableFrom } from '../../src/slices/table.js';
 
 const SUCCESS_NODE = 'node-t2i-7f3a';
 const FAILURE_NODE = 'node-t2i-c41d';
@@ -173,12 +174,12 @@ describe('NodeStateVisuals', () => {
     // The wire drops unsafe URLs, so state can only get one by being handed it: load a state
     // whose completed node carries one, as a corrupted saved state or a buggy reducer would.
     const replayed = replayFrames(fixture('generation-success'));
-    const completed = replayed.nodes.entities[SUCCESS_NODE]!;
+    const completed = getEntity(replayed.nodes, SUCCESS_NODE)!;
     expect(completed.status).toBe('completed');
     for (const evil of ['javascript:alert(1)', ' javascript:alert(1)', 'JaVaScRiPt:alert(1)', 'data:text/html,<script>alert(1)</script>', 'data:image/svg+xml,<svg onload=alert(1)>']) {
       const preloaded = {
         ...replayed,
-        nodes: { ...replayed.nodes, entities: { ...replayed.nodes.entities, [SUCCESS_NODE]: { ...completed, thumbnail: evil } } },
+        nodes: { ...replayed.nodes, ...tableFrom([...allEntities(replayed.nodes).filter((n) => n.node_id !== SUCCESS_NODE), { ...completed, thumbnail: evil }], (n) => n.node_id) },
       };
       const local = makeStore(preloaded);
       const { container, unmount } = render(NodeStateVisuals, { props: { store: local, nodeId: SUCCESS_NODE } });

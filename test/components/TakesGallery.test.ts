@@ -14,6 +14,7 @@ import {
   makeStore,
   play,
 } from './harness.js';
+import { allEntities, getEntity, tableFrom } from '../../src/slices/table.js';
 
 const NODE = 'node-t2i-7f3a';
 
@@ -208,10 +209,10 @@ describe('TakesGallery', () => {
 
     // A state that holds one anyway (restored from elsewhere, or a reducer bug) draws no picture.
     const state = store.getState();
-    const take = state.takes.entities['take-evil']!;
+    const take = getEntity(state.takes, 'take-evil')!;
     const local = makeStore({
       ...state,
-      takes: { ...state.takes, entities: { ...state.takes.entities, 'take-evil': { ...take, path: evil, thumbnail: ` ${evil}` } } },
+      takes: { ...state.takes, ...tableFrom([...allEntities(state.takes).filter((t) => t.id !== 'take-evil'), { ...take, path: evil, thumbnail: ` ${evil}` }], (t) => t.id) },
     });
     const other = render(TakesGallery, { props: { store: local, nodeId: 'n-evil' } });
     expect(numbers(other.container)).toEqual([1]);

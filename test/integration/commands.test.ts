@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { cancelGeneration, connect, startGeneration, subscribeProject } from '../../src/index.js';
 import { createTestStore, MiniGateway, waitForState, type MiniGatewayOptions } from '../support/miniGateway.js';
+import { getEntity } from '../../src/slices/table.js';
 
 type Store = ReturnType<typeof createTestStore>;
 
@@ -115,7 +116,7 @@ describe('command delivery against a real backend', () => {
     // Events without seq are applied as they come.
     await gw.waitFor('subscribe');
     gw.publish('p1', { type: 'generation.started', node_id: 'n1', task_id: 't1' });
-    await waitForState(store, (s) => s.nodes.entities.n1?.status === 'generating', 'story event');
+    await waitForState(store, (s) => getEntity(s.nodes, 'n1')?.status === 'generating', 'story event');
 
     // Drop the link and queue a command while it is down.
     gw.terminate();

@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, replayFrames, subscribeProject, type RealtimeState } from '../../src/index.js';
 import { createTestStore, MiniGateway, waitForState, type Frame } from '../support/miniGateway.js';
+import { getEntity } from '../../src/slices/table.js';
 
 type Store = ReturnType<typeof createTestStore>;
 
@@ -143,19 +144,19 @@ describe('reconnecting to a real backend', () => {
 
     await first.stop('terminate');
     const second = await gateway({ port: first.port, state: first.state, instanceId: 'backend-b' });
-    const stale = await waitForState(store, (s) => s.nodes.entities.n1?.stale === true, 'n1 marked stale');
+    const stale = await waitForState(store, (s) => getEntity(s.nodes, 'n1')?.stale === true, 'n1 marked stale');
     expect(stale.connection.instanceId).toBe('backend-b');
     expect(stale.connection.restartDetectedAt).toEqual(expect.any(Number));
-    expect(stale.nodes.entities.n1).toMatchObject({ status: 'generating', progress: 30 });
+    expect(getEntity(stale.nodes, 'n1')).toMatchObject({ status: 'generating', progress: 30 });
     // A finished node is not in doubt.
-    expect(stale.nodes.entities.n2?.stale).toBeUndefined();
+    expect(getEntity(stale.nodes, 'n2')?.stale).toBeUndefined();
 
     // The next frame about n1 confirms it.
     await second.waitFor('subscribe');
     second.publish('p1', { type: 'task.progress', node_id: 'n1', task_id: 't1', state: 'PROGRESS', progress: 60 });
-    const confirmed = await waitForState(store, (s) => s.nodes.entities.n1?.progress === 60, 'n1 confirmed');
-    expect(confirmed.nodes.entities.n1?.stale).toBeUndefined();
-    expect(confirmed.nodes.entities.n1?.status).toBe('generating');
+    const confirmed = await waitForState(store, (s) => getEntity(s.nodes, 'n1')?.progress === 60, 'n1 confirmed');
+    expect(getEntity(confirmed.nodes, 'n1')?.stale).toBeUndefined();
+    expect(getEntity(confirmed.nodes, 'n1')?.status).toBe('generating');
   });
 
   it('half-open link: the heartbeat timeout gives it up (4000) and the client reconnects', async () => {

@@ -7,6 +7,7 @@ import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { connect, createMemoryStorage, createRealtimeStore, framesBatched, type RealtimeState } from '../../src/index.js';
 import { fakeWebSocket, makeStore, mswBackend, until, WS_URL } from './helpers.js';
+import { getEntity } from '../../src/slices/table.js';
 
 const server = setupServer();
 beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
@@ -45,7 +46,7 @@ describe('batching (hand-driven socket)', () => {
     expect(dispatched.map((a) => a.type)).toEqual(['frames/batchReceived']);
     const batch = dispatched[0] as ReturnType<typeof framesBatched>;
     expect(batch.payload.actions.map((a) => a.type)).toEqual(Array(5).fill('tasks/progressReceived'));
-    expect(t.store.getState().tasks.entities.t1?.progress).toBe(50);
+    expect(getEntity(t.store.getState().tasks, 't1')?.progress).toBe(50);
     expect(t.store.getState().frames.applied).toBe(5);
     t.store.dispose();
   });
@@ -79,7 +80,7 @@ describe('batching (hand-driven socket)', () => {
     const types = t.actions.map((a) => a.type);
     expect(types.indexOf('frames/batchReceived')).toBeGreaterThan(-1);
     expect(types.indexOf('frames/batchReceived')).toBeLessThan(types.indexOf('connection/socketClosed'));
-    expect(t.store.getState().tasks.entities.t1?.progress).toBe(90);
+    expect(getEntity(t.store.getState().tasks, 't1')?.progress).toBe(90);
     t.store.dispose();
   });
 
@@ -137,7 +138,7 @@ describe('batching (msw)', () => {
     await until(() => t.connection().sessionReady, 'the session', t.clock);
     const start = t.actions.length;
     for (let i = 1; i <= 10; i++) backend.last().push(progress(i * 10));
-    await until(() => t.store.getState().tasks.entities.t1?.progress === 100, 'the burst', t.clock);
+    await until(() => getEntity(t.store.getState().tasks, 't1')?.progress === 100, 'the burst', t.clock);
     const ingest = t.actions.slice(start).filter((a) => a.type.startsWith('frames/') || a.type.startsWith('tasks/'));
     expect(ingest.map((a) => a.type)).toEqual(['frames/batchReceived']);
     expect((ingest[0] as ReturnType<typeof framesBatched>).payload.actions).toHaveLength(10);

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connect, startGeneration, type InboundFrame, type UnknownFrame } from '../../src/index.js';
 import { createListenerRegistry } from '../../src/middleware/listeners.js';
 import { makeStore, mswBackend, settle, until, WS_URL } from './helpers.js';
+import { getEntity } from '../../src/slices/table.js';
 
 const server = setupServer();
 beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
@@ -27,7 +28,7 @@ describe.each([true, false])('listeners (batch: %s)', (batch) => {
     const { t, push } = await live({ batch });
     const seen: Array<{ task: string; progress: number | undefined; inState: number | undefined }> = [];
     t.store.on('task.progress', (frame) => {
-      seen.push({ task: frame.task_id, progress: frame.progress, inState: t.store.getState().tasks.entities[frame.task_id]?.progress });
+      seen.push({ task: frame.task_id, progress: frame.progress, inState: getEntity(t.store.getState().tasks, frame.task_id)?.progress });
     });
     push(progress('t1', 10));
     push({ type: 'agent.assigned', agent_type: 'Producer', task_id: 'a1' });
@@ -134,7 +135,7 @@ describe.each([true, false])('listeners (batch: %s)', (batch) => {
       'not even an Error',
     ]);
     // the store and the socket go on
-    expect(t.store.getState().tasks.entities.t1?.progress).toBe(20);
+    expect(getEntity(t.store.getState().tasks, 't1')?.progress).toBe(20);
     expect(t.status()).toBe('connected');
     t.store.dispatch(startGeneration({ nodeId: 'n9', params: {} }));
     await until(() => backend.types().includes('start_generation'), 'the command', t.clock);

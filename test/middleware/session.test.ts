@@ -15,6 +15,7 @@ import {
   type StoredSession,
 } from '../../src/index.js';
 import { FakeClock, fakeBrowser, makeStore, mswBackend, settle, until, WS_URL } from './helpers.js';
+import { getEntity } from '../../src/slices/table.js';
 
 const server = setupServer();
 beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
@@ -225,8 +226,8 @@ describe('container restart', () => {
     expect(connection.instanceId).toBe('instance-2');
     expect(connection.restartDetectedAt).toBeTypeOf('number');
     expect(t.of('nodes/markedStale')).toEqual([expect.objectContaining({ payload: expect.objectContaining({ nodeIds: ['n1'] }) })]);
-    expect(nodes.entities.n1?.stale).toBe(true);
-    expect(nodes.entities.n2?.stale).toBeUndefined();
+    expect(getEntity(nodes, 'n1')?.stale).toBe(true);
+    expect(getEntity(nodes, 'n2')?.stale).toBeUndefined();
     expect(backend.last().received.map((f) => [f.type, f.project_id ?? null])).toEqual([
       ['session.init', null],
       ['subscribe', 'p1'],
@@ -236,8 +237,8 @@ describe('container restart', () => {
     expect(t.statuses).toEqual(['disconnected', 'connecting', 'connected', 'suspended', 'connected']);
     // a frame about the node confirms it again
     backend.last().push({ type: 'task.progress', node_id: 'n1', task_id: 't1', state: 'PROGRESS', progress: 40, project_id: 'p1', seq: 4 });
-    await until(() => t.store.getState().nodes.entities.n1?.progress === 40, 'the progress', t.clock);
-    expect(t.store.getState().nodes.entities.n1?.stale).toBeUndefined();
+    await until(() => getEntity(t.store.getState().nodes, 'n1')?.progress === 40, 'the progress', t.clock);
+    expect(getEntity(t.store.getState().nodes, 'n1')?.stale).toBeUndefined();
     t.store.dispose();
   });
 
@@ -261,7 +262,7 @@ describe('container restart', () => {
     await until(() => t.connection().instanceId === 'instance-2', 'the late reply', t.clock);
     await settle(t.clock);
     expect(t.connection().restartDetectedAt).toBeTypeOf('number');
-    expect(t.store.getState().nodes.entities.n1?.stale).toBe(true);
+    expect(getEntity(t.store.getState().nodes, 'n1')?.stale).toBe(true);
     t.store.dispose();
   });
 
@@ -269,7 +270,7 @@ describe('container restart', () => {
     const { t } = await generatingThenRestart('instance-1');
     expect(t.connection().restartDetectedAt).toBeUndefined();
     expect(t.of('nodes/markedStale')).toEqual([]);
-    expect(t.store.getState().nodes.entities.n1?.stale).toBeUndefined();
+    expect(getEntity(t.store.getState().nodes, 'n1')?.stale).toBeUndefined();
     t.store.dispose();
   });
 });

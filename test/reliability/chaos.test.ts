@@ -42,6 +42,7 @@ import { startChild, startInProcess, type HostedGateway, type HostOptions } from
 import { report, sized } from './scale.js';
 import { traffic } from './traffic.js';
 import { domain } from '../support/domainState.js';
+import { getEntity } from '../../src/slices/table.js';
 
 const SIZE = {
   events: sized(10_000, 10_000),
@@ -277,7 +278,7 @@ describe('chaos: a generation flow through a broken link, reference gateway on a
       commandsClaimedButNotExecuted: claimedNotExecuted.length,
       outbox: { left: state.outbox.entries.length, delivered: state.outbox.delivered, dropped: state.outbox.dropped },
       finalStateEqualsFaultFree: sameState,
-      staleNodesLeft: state.nodes.ids.filter((id) => state.nodes.entities[id]?.stale).length,
+      staleNodesLeft: state.nodes.ids.filter((id) => getEntity(state.nodes, id)?.stale).length,
       faults: faultLog.length,
       faultsByKind: byKind,
       socketsOpened: opens,

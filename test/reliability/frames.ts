@@ -18,6 +18,7 @@ import {
 } from '../../src/index.js';
 import { VALID_FRAMES } from '../protocol/examples.js';
 import { FIXTURE_NAMES, fixtureFrames, generatingNodeIds } from '../support/fixtures.js';
+import { getEntity, shardOf, type Table } from '../../src/slices/table.js';
 
 export type WireFrame = Record<string, unknown> & { type: string };
 
@@ -293,11 +294,13 @@ export function assertPrototypeClean(): void {
   if (probe.polluted !== undefined || probe.status !== undefined) fail('Object.prototype polluted');
 }
 
-function assertTable(name: string, table: { ids: string[]; entities: Record<string, unknown> }, idKey: string) {
-  const keys = Object.keys(table.entities);
-  if (keys.length !== table.ids.length || new Set(table.ids).size !== table.ids.length) fail(`${name}: ids and entities differ`);
+function assertTable(name: string, table: Table<unknown>, idKey: string) {
+  let keys = 0;
+  for (const shard of table.shards) keys += Object.keys(shard).length;
+  if (keys !== table.ids.length || new Set(table.ids).size !== table.ids.length) fail(`${name}: ids and entities differ`);
   for (const id of table.ids) {
-    const entity = table.entities[id] as Record<string, unknown> | undefined;
+    const entity = getEntity(table, id) as Record<string, unknown> | undefined;
+    if (table.shards.findIndex((shard) => Object.hasOwn(shard, id)) !== shardOf(id)) fail(`${name}: entity ${id} in the wrong shard`);
     if (!entity || entity[idKey] !== id) fail(`${name}: entity ${id} missing or misnamed`);
     if (!isSafeKey(id)) fail(`${name}: unsafe id ${id}`);
   }
@@ -325,18 +328,18 @@ export function assertStateValid(state: RealtimeState): void {
     fail(`generating_ids ${JSON.stringify(generating)} != ${JSON.stringify(expected)}`);
   }
   for (const id of state.nodes.ids) {
-    const node = state.nodes.entities[id]!;
+    const node = getEntity(state.nodes, id)!;
     if (!(NODE_STATUSES as readonly string[]).includes(node.status)) fail(`node ${id} status ${node.status}`);
     assertPercent(`node ${id}`, node.progress);
     for (const url of [node.output_path, node.thumbnail]) if (url !== undefined && !isSafeUrl(url)) fail(`node ${id} unsafe URL ${url}`);
   }
-  for (const id of state.tasks.ids) assertPercent(`task ${id}`, state.tasks.entities[id]!.progress);
+  for (const id of state.tasks.ids) assertPercent(`task ${id}`, getEntity(state.tasks, id)!.progress);
   for (const id of state.tasks.finishedOrder) {
-    const task = state.tasks.entities[id];
+    const task = getEntity(state.tasks, id);
     if (!task || !isTerminalCeleryState(task.state)) fail(`finished task ${id} is not terminal`);
   }
   for (const id of state.takes.ids) {
-    const take = state.takes.entities[id]! as { path?: string; thumbnail?: string };
+    const take = getEntity(state.takes, id)! as { path?: string; thumbnail?: string };
     for (const url of [take.path, take.thumbnail]) if (url !== undefined && !isSafeUrl(url)) fail(`take ${id} unsafe URL ${url}`);
   }
   const { rejected } = state.frames;
@@ -350,14 +353,14 @@ export class TerminalWatch {
   private readonly terminal = new Map<string, { state: string; progress: number }>();
   check(state: RealtimeState): void {
     for (const [id, seen] of this.terminal) {
-      const task = state.tasks.entities[id];
+      const task = getEntity(state.tasks, id);
       // A finished task may be evicted by the cap, never changed.
       if (task && (task.state !== seen.state || task.progress !== seen.progress)) {
         fail(`terminal task ${id} regressed from ${seen.state}/${seen.progress} to ${task.state}/${task.progress}`);
       }
     }
     for (const id of state.tasks.ids) {
-      const task = state.tasks.entities[id]!;
+      const task = getEntity(state.tasks, id)!;
       if (isTerminalCeleryState(task.state) && !this.terminal.has(id)) this.terminal.set(id, { state: task.state, progress: task.progress });
     }
   }

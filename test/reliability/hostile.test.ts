@@ -29,6 +29,7 @@ import { FakeWebSocket } from '../support/fakeWebSocket.js';
 import { assertPrototypeClean, assertStateValid, nested } from './frames.js';
 import { ManualTimers } from './manualTimers.js';
 import { report } from './scale.js';
+import { getEntity } from '../../src/slices/table.js';
 
 const figures: Record<string, unknown> = {};
 const stores: RealtimeStore[] = [];
@@ -145,14 +146,14 @@ describe('hostile input, through the live path', () => {
     expect(state.frames.applied).toBe(frames.length + 1);
     expect(state.frames.rejected.total).toBe(0);
     const urls = [
-      ...state.nodes.ids.flatMap((id) => [state.nodes.entities[id]!.output_path, state.nodes.entities[id]!.thumbnail]),
-      ...state.takes.ids.flatMap((id) => [state.takes.entities[id]!.path, state.takes.entities[id]!.thumbnail]),
+      ...state.nodes.ids.flatMap((id) => [getEntity(state.nodes, id)!.output_path, getEntity(state.nodes, id)!.thumbnail]),
+      ...state.takes.ids.flatMap((id) => [getEntity(state.takes, id)!.path, getEntity(state.takes, id)!.thumbnail]),
     ].filter((url) => url !== undefined);
     expect(urls).toEqual([]);
     for (const id of state.nodes.ids) expect(selectNodeVisual(state, id).thumbnail).toBeUndefined();
     // What is kept is only ever a safe URL.
     const safe = deliver({ type: 'node.state_changed', node_id: 'ok', status: 'completed', thumbnail: 'data:image/png;base64,iVBORw0KGgo=' });
-    expect(isSafeUrl(safe.nodes.entities.ok!.thumbnail!)).toBe(true);
+    expect(isSafeUrl(getEntity(safe.nodes, 'ok')!.thumbnail!)).toBe(true);
     assertStateValid(safe);
     figures.unsafeUrls = { urlsTried: UNSAFE_URLS.length, framesApplied: frames.length, unsafeUrlsInState: urls.length };
   });
@@ -169,7 +170,7 @@ describe('hostile input, through the live path', () => {
       { type: 'generation.completed', node_id: 'node-take', task_id: 't-take', output_path: '/a.png', takes: [{ id: 'take-evil', take_number: 1, path: '/a.png', created_at: script, emotional_beat: img }] },
       { type: 'generation.error', node_id: 'node-evil', task_id: 't-evil', error: img, message: script },
     );
-    expect(state.nodes.entities['node-evil']).toMatchObject({ status: 'error', error: img, message: script });
+    expect(getEntity(state.nodes, 'node-evil')).toMatchObject({ status: 'error', error: img, message: script });
     const html = [
       render(NodeStateVisuals, { props: { store, nodeId: 'node-evil' } }).body,
       render(TaskProgress, { props: { store, taskId: 't-evil' } }).body,

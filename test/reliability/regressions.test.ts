@@ -22,6 +22,7 @@ import {
 import { waitForState } from '../support/miniGateway.js';
 import { ChaosProxy } from './chaosProxy.js';
 import { assertPrototypeClean } from './frames.js';
+import { getEntity } from '../../src/slices/table.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -65,7 +66,7 @@ const event = (n: number) => ({ type: 'project.updated', data: { n } });
 describe('regressions found by the reliability suites', () => {
   it('startGeneration / cancelGeneration with a node id named like an Object.prototype member do not pollute the prototype (fuzz-outbound)', () => {
     // Before: the nodes reducer used the application's node id as a key before anything checked
-    // it: state.entities['__proto__'] is Object.prototype, and `updatedAt` and `pending` landed on
+    // it: getEntity(state, '__proto__') is Object.prototype, and `updatedAt` and `pending` landed on
     // every object of the page.
     const store = createRealtimeStore({ autoConnect: false, browser: null, devTools: false });
     cleanups.push(() => store.dispose());
@@ -76,7 +77,7 @@ describe('regressions found by the reliability suites', () => {
     assertPrototypeClean();
     expect(({} as { pending?: unknown }).pending).toBeUndefined();
     expect(store.getState().nodes.ids).toEqual([]);
-    expect(store.getState().narrative.beats.entities.Resolve?.node_ids ?? []).toEqual([]);
+    expect(getEntity(store.getState().narrative.beats, 'Resolve')?.node_ids ?? []).toEqual([]);
   });
 
   it('the gateway drops a half-open client after clientTimeoutMs instead of writing every event to it forever (chaos)', async () => {

@@ -33,6 +33,7 @@ import { waitForState } from '../support/miniGateway.js';
 import { ManualTimers } from './manualTimers.js';
 import { asProduction, report, sized } from './scale.js';
 import { trafficStream } from './traffic.js';
+import { entitiesOf } from '../../src/slices/table.js';
 
 const FRAMES = sized(60_000, 1_000_000);
 const SAMPLES = 20;
@@ -51,7 +52,7 @@ function heapMb(): number {
 }
 
 function withoutTakes(state: RealtimeState) {
-  const nodes = { ...state.nodes, entities: Object.fromEntries(Object.entries(state.nodes.entities).map(([id, node]) => [id, { ...node, take_ids: [] }])) };
+  const nodes = { ...state.nodes, entities: Object.fromEntries(Object.entries(entitiesOf(state.nodes)).map(([id, node]) => [id, { ...node, take_ids: [] }])) };
   return { ...state, takes: { ids: [], entities: {} }, nodes };
 }
 

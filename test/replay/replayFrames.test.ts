@@ -13,6 +13,7 @@ import {
   stamped,
   toJsonl,
 } from '../support/fixtures.js';
+import { getEntity } from '../../src/slices/table.js';
 
 const RANK: Record<CeleryState, number> = { PENDING: 0, STARTED: 1, RETRY: 2, PROGRESS: 2, SUCCESS: 3, FAILURE: 3, REVOKED: 3 };
 
@@ -98,12 +99,12 @@ describe('replayFrames', () => {
     it('frames without timestamp start at startAt and are stepMs apart', () => {
       const timeline = replayTimeline(untimed, { startAt: 5_000, stepMs: 250 });
       expect(timeline.map(({ action }) => (action.payload as { receivedAt: number }).receivedAt)).toEqual([5_000, 5_250, 5_500]);
-      const task = timeline[2]!.state.tasks.entities.t1!;
+      const task = getEntity(timeline[2]!.state.tasks, 't1')!;
       expect(task).toMatchObject({ firstSeenAt: 5_000, updatedAt: 5_500, finishedAt: 5_500 });
     });
 
     it('defaults: start at 0, 1 ms apart', () => {
-      const task = replayFrames(untimed).tasks.entities.t1!;
+      const task = getEntity(replayFrames(untimed).tasks, 't1')!;
       expect(task).toMatchObject({ firstSeenAt: 0, finishedAt: 2 });
     });
 
@@ -180,7 +181,7 @@ describe('replayFrames', () => {
         expect(state.tasks.finishedOrder.length, where).toBeLessThanOrEqual(MAX_FINISHED_TASKS);
         expect(new Set(state.narrative.completed_beats).size, where).toBe(state.narrative.completed_beats.length);
         for (const id of state.tasks.ids) {
-          const task = state.tasks.entities[id]!;
+          const task = getEntity(state.tasks, id)!;
           expect(task.progress, where).toBeGreaterThanOrEqual(0);
           expect(task.progress, where).toBeLessThanOrEqual(100);
           const last = seen.get(id);
@@ -192,9 +193,9 @@ describe('replayFrames', () => {
           seen.set(id, { state: task.state, progress: task.progress });
         }
         for (const id of state.nodes.ids) {
-          const node = state.nodes.entities[id]!;
+          const node = getEntity(state.nodes, id)!;
           expect(new Set(node.take_ids).size, where).toBe(node.take_ids.length);
-          for (const take of node.take_ids) expect(state.takes.entities[take], `${where} ${id} -> ${take}`).toBeDefined();
+          for (const take of node.take_ids) expect(getEntity(state.takes, take), `${where} ${id} -> ${take}`).toBeDefined();
           expect(node.progress).toBeGreaterThanOrEqual(0);
           expect(node.progress).toBeLessThanOrEqual(100);
         }
@@ -217,7 +218,7 @@ describe('replayFrames', () => {
     expect(state).toEqual(replayFrames(text));
     expect(state.frames.recent).toHaveLength(100);
     expect(state.nodes.generating_ids).toEqual([]);
-    expect(state.nodes.entities.n0?.take_ids).toHaveLength(30);
-    expect(state.nodes.entities.n0?.past_task_ids).toHaveLength(20);
+    expect(getEntity(state.nodes, 'n0')?.take_ids).toHaveLength(30);
+    expect(getEntity(state.nodes, 'n0')?.past_task_ids).toHaveLength(20);
   });
 });

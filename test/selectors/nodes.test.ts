@@ -14,6 +14,7 @@ import {
   stepText,
 } from '../../src/selectors/index.js';
 import { initial, TS } from '../support/state.js';
+import { getEntity } from '../../src/slices/table.js';
 
 /** Replays frames on top of `state`, and fails if any frame was rejected (a typo in a test frame). */
 function apply(state: RealtimeState, ...frames: object[]): RealtimeState {
@@ -230,7 +231,7 @@ describe('selectNodeVisual: one visual per status', () => {
       // Sent by the worker before it saw the revoke, delivered last.
       progress('n1', 't1', 42, { step: 'Denoising', current_step: 13, total_steps: 30 }),
     );
-    expect(state.tasks.entities.t1?.state).toBe('REVOKED');
+    expect(getEntity(state.tasks, 't1')?.state).toBe('REVOKED');
     expect(selectNodeVisual(state, 'n1')).toMatchObject({ status: 'idle', showSpinner: false, canGenerate: true, progress: 0 });
     expect(selectActiveGenerationIds(state)).toEqual([]);
     // A new run on the node is not mistaken for the old one.

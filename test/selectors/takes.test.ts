@@ -3,6 +3,7 @@ import { replayFrames } from '../../src/replay/index.js';
 import { realtimeReducer, type RealtimeState } from '../../src/slices/index.js';
 import { selectTakeById, selectTakesByNode } from '../../src/selectors/index.js';
 import { initial, apply, TS } from '../support/state.js';
+import { getEntity } from '../../src/slices/table.js';
 
 const take = (nodeId: string, n: number, extra: object = {}) => ({
   id: `${nodeId}-take-${n}`,
@@ -61,7 +62,7 @@ describe('selectTakesByNode: contents and order', () => {
     expect(numbers(state, 'n1')).toEqual([1, 2, 3, 4]);
     expect(selectTakesByNode(state, 'n1').map((t) => t.id)).toEqual(['n1-take-1', 'n1-take-2', 'n1-take-3', 'n1-take-4']);
     // The node keeps arrival order; only the selector sorts.
-    expect(state.nodes.entities.n1?.take_ids).toEqual(['n1-take-3', 'n1-take-1', 'n1-take-4', 'n1-take-2']);
+    expect(getEntity(state.nodes, 'n1')?.take_ids).toEqual(['n1-take-3', 'n1-take-1', 'n1-take-4', 'n1-take-2']);
   });
 
   it('orders by take_number within one frame and numbers above 9 sort numerically', () => {

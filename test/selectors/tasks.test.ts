@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { replayFrames } from '../../src/replay/index.js';
 import { realtimeReducer, type RealtimeState } from '../../src/slices/index.js';
-import { selectTaskById, selectTaskEntities } from '../../src/selectors/index.js';
+import { selectTaskById } from '../../src/selectors/index.js';
 import { initial, apply, TS } from '../support/state.js';
 
 const progress = (task_id: string, state: string, extra: object = {}) => ({
@@ -16,7 +16,7 @@ const progress = (task_id: string, state: string, extra: object = {}) => ({
 describe('task selectors', () => {
   it('an unknown task is undefined', () => {
     expect(selectTaskById(initial(), 't1')).toBeUndefined();
-    expect(selectTaskEntities(initial())).toEqual({});
+    expect(initial().tasks.ids).toEqual([]);
   });
 
   it('show a Celery task with its granular step', () => {
@@ -61,7 +61,7 @@ describe('task selectors', () => {
 
   it('the entity table keeps its identity across frames that touch no task', () => {
     const state = apply(initial(), progress('t1', 'PROGRESS', { progress: 10 }));
-    const entities = selectTaskEntities(state);
+    const table = state.tasks;
     const task = selectTaskById(state, 't1');
     const after = apply(
       state,
@@ -69,9 +69,9 @@ describe('task selectors', () => {
       { type: 'git.commit', timestamp: TS, project_id: 'proj-1' },
       { type: 'narrative.beat', timestamp: TS, beat_name: 'Midpoint', scene_id: 'S004' },
     );
-    expect(selectTaskEntities(after)).toBe(entities);
+    expect(after.tasks).toBe(table);
     const moved = apply(after, progress('t2', 'PROGRESS', { progress: 10 }));
-    expect(selectTaskEntities(moved)).not.toBe(entities);
+    expect(moved.tasks).not.toBe(table);
     expect(selectTaskById(moved, 't1')).toBe(task);
   });
 });

@@ -17,6 +17,7 @@ import {
   type WebSocketConstructor,
 } from '../../src/index.js';
 import { cleanupStack, eventually, RawClient, startGateway } from './helpers.js';
+import { getEntity } from '../../src/slices/table.js';
 
 const cleanups = cleanupStack();
 afterEach(() => cleanups.run());
@@ -160,8 +161,8 @@ describe('server/main.ts: roles and an in-process gateway restart', () => {
     await waitForState(store, (s) => s.connection.sessionReady, 'session ready');
     store.dispatch(subscribeProject('proj-1'));
     store.dispatch(startGeneration({ nodeId: 'node-1', projectId: 'proj-1', params: { prompt: 'a lighthouse', steps: 4 } }));
-    const done = await waitForState(store, (s) => ['completed', 'error'].includes(s.nodes.entities['node-1']?.status ?? ''), 'the run to end');
-    expect(done.nodes.entities['node-1']?.status).toMatch(/completed|error/);
+    const done = await waitForState(store, (s) => ['completed', 'error'].includes(getEntity(s.nodes, 'node-1')?.status ?? ''), 'the run to end');
+    expect(getEntity(done.nodes, 'node-1')?.status).toMatch(/completed|error/);
   });
 
   it('serves the page and /healthz, and refuses a socket while the gateway is stopped', async () => {
@@ -187,7 +188,7 @@ describe('server/main.ts: roles and an in-process gateway restart', () => {
       await waitForState(store, (s) => s.connection.sessionReady, 'session ready');
       store.dispatch(subscribeProject('proj-1'));
       store.dispatch(startGeneration({ nodeId: 'node-1', projectId: 'proj-1', params: { prompt: 'a lighthouse', steps: 8 } }));
-      await waitForState(store, (s) => (s.nodes.entities['node-1']?.progress ?? 0) > 0, 'progress');
+      await waitForState(store, (s) => (getEntity(s.nodes, 'node-1')?.progress ?? 0) > 0, 'progress');
 
       await server.stopGateway(mode);
       const down = await waitForState(store, (s) => s.connection.status !== 'connected', 'the client to notice');
@@ -195,11 +196,11 @@ describe('server/main.ts: roles and an in-process gateway restart', () => {
       server.startGateway();
       const done = await waitForState(
         store,
-        (s) => s.connection.status === 'connected' && s.nodes.entities['node-1']?.status === 'completed' && s.agents.entities.Editor?.status === 'completed',
+        (s) => s.connection.status === 'connected' && getEntity(s.nodes, 'node-1')?.status === 'completed' && getEntity(s.agents, 'Editor')?.status === 'completed',
         'the node to complete after the restart',
       );
       expect(done.connection.instanceId).not.toBe(firstInstance);
-      expect(done.nodes.entities['node-1']?.take_ids).toHaveLength(1);
+      expect(getEntity(done.nodes, 'node-1')?.take_ids).toHaveLength(1);
       expect(done.takes.ids).toHaveLength(1);
       expect(done.frames.rejected.total).toBe(0);
       await eventually(() => server.simulator!.activeRuns().length === 0, 'the run to end in the simulator');

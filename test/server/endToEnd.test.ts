@@ -22,6 +22,7 @@ import {
   type WebSocketConstructor,
 } from '../../src/index.js';
 import { cleanupStack, collectBus } from './helpers.js';
+import { allEntities, getEntity } from '../../src/slices/table.js';
 
 const cleanups = cleanupStack();
 afterEach(() => cleanups.run());
@@ -79,7 +80,7 @@ function watch(store: Store, nodeId: string) {
     const visual = selectNodeVisual(state, nodeId);
     if (visual.stepText !== undefined && stepTexts[stepTexts.length - 1] !== visual.stepText) stepTexts.push(visual.stepText);
     if (statuses[statuses.length - 1] !== visual.status) statuses.push(visual.status);
-    for (const agent of Object.values(state.agents.entities)) if (agent && agent.status !== 'idle') activeAgents.add(agent.agent_type);
+    for (const agent of allEntities(state.agents)) if (agent && agent.status !== 'idle') activeAgents.add(agent.agent_type);
   });
   cleanups.add(unsubscribe);
   return { stepTexts, statuses, activeAgents };
@@ -114,7 +115,7 @@ describe('end to end: gateway + simulator + client', () => {
     // SUCCESS (task.progress) completes the node; generation.completed brings the output and take.
     const done = await waitForState(
       store,
-      (s) => s.nodes.entities['node-1']?.status === 'completed' && s.nodes.entities['node-1'].take_ids.length > 0,
+      (s) => getEntity(s.nodes, 'node-1')?.status === 'completed' && getEntity(s.nodes, 'node-1')!.take_ids.length > 0,
       'completed with its take',
     );
 
@@ -130,7 +131,7 @@ describe('end to end: gateway + simulator + client', () => {
     expect(seen.stepTexts.some((text) => text.includes('Denoising'))).toBe(true);
 
     // Completed, with its thumbnail and take.
-    const node = done.nodes.entities['node-1']!;
+    const node = getEntity(done.nodes, 'node-1')!;
     const visual = selectNodeVisual(done, 'node-1');
     expect(visual).toMatchObject({ status: 'completed', progress: 100 });
     expect(visual.thumbnail).toMatch(/^data:image\/png;base64,/);
@@ -142,7 +143,7 @@ describe('end to end: gateway + simulator + client', () => {
     expect(done.outbox.entries).toEqual([]);
 
     // The whole crew worked on it: all seven agents were active.
-    const final = await waitForState(store, (s) => AGENT_TYPES.every((agent) => s.agents.entities[agent]?.status === 'completed'), 'all agents done');
+    const final = await waitForState(store, (s) => AGENT_TYPES.every((agent) => getEntity(s.agents, agent)?.status === 'completed'), 'all agents done');
     expect([...seen.activeAgents].sort()).toEqual([...AGENT_TYPES].sort());
 
     // Nothing was rejected, nothing was out of sequence.
@@ -156,7 +157,7 @@ describe('end to end: gateway + simulator + client', () => {
     const { url } = await backend({ failureRate: 1 });
     const store = await readyClient(url);
     store.dispatch(startGeneration({ nodeId: 'node-f', projectId: 'proj-1', params: { prompt: 'A storm', steps: 8 } }));
-    const state = await waitForState(store, (s) => s.nodes.entities['node-f']?.status === 'error', 'error');
+    const state = await waitForState(store, (s) => getEntity(s.nodes, 'node-f')?.status === 'error', 'error');
     expect(selectNodeVisual(state, 'node-f').error).toMatch(/CUDA out of memory/);
     expect(state.frames.rejected.total).toBe(0);
   });
@@ -165,10 +166,10 @@ describe('end to end: gateway + simulator + client', () => {
     const { url, simulator } = await backend({ speed: 5 });
     const store = await readyClient(url);
     store.dispatch(startGeneration({ nodeId: 'node-c', projectId: 'proj-1', params: { prompt: 'A long take', steps: 30 } }));
-    await waitForState(store, (s) => (s.nodes.entities['node-c']?.step ?? '').startsWith('Denoising'), 'denoising');
+    await waitForState(store, (s) => (getEntity(s.nodes, 'node-c')?.step ?? '').startsWith('Denoising'), 'denoising');
     store.dispatch(cancelGeneration({ nodeId: 'node-c', projectId: 'proj-1' }));
-    const state = await waitForState(store, (s) => s.nodes.entities['node-c']?.status !== 'generating', 'not generating');
-    expect(state.nodes.entities['node-c']!.status).toBe('cancelled');
+    const state = await waitForState(store, (s) => getEntity(s.nodes, 'node-c')?.status !== 'generating', 'not generating');
+    expect(getEntity(state.nodes, 'node-c')!.status).toBe('cancelled');
     expect(simulator.activeRuns()).toEqual([]);
     expect(state.frames.rejected.total).toBe(0);
     await waitForState(store, (s) => s.outbox.entries.length === 0, 'the cancel acked');
@@ -188,7 +189,7 @@ describe('end to end: gateway + simulator + client', () => {
     await waitForState(store, (s) => s.connection.sessionReady, 'session ready');
     store.dispatch(subscribeProject('proj-1'));
     store.dispatch(startGeneration({ nodeId: 'node-r', projectId: 'proj-1', params: { prompt: 'A chase', steps: 10 } }));
-    await waitForState(store, (s) => (s.nodes.entities['node-r']?.step ?? '').startsWith('Denoising'), 'denoising');
+    await waitForState(store, (s) => (getEntity(s.nodes, 'node-r')?.step ?? '').startsWith('Denoising'), 'denoising');
 
     await first.terminate();
     await waitForState(store, (s) => s.connection.status === 'reconnecting', 'reconnecting');
@@ -205,7 +206,7 @@ describe('end to end: gateway + simulator + client', () => {
 
     const done = await waitForState(
       store,
-      (s) => s.nodes.entities['node-r']?.status === 'completed' && s.nodes.entities['node-r'].take_ids.length === 1,
+      (s) => getEntity(s.nodes, 'node-r')?.status === 'completed' && getEntity(s.nodes, 'node-r')!.take_ids.length === 1,
       'completed after the restart',
     );
     expect(done.connection).toMatchObject({ status: 'connected', instanceId: 'gw-2' });

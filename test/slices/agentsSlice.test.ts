@@ -3,6 +3,7 @@ import { replayFrames, replayTimeline } from '../../src/replay/index.js';
 import { AGENT_TYPES, type AgentType } from '../../src/protocol/index.js';
 import { MAX_HANDOFFS } from '../../src/slices/index.js';
 import { fixtureFrames, readFixture, stamped, timeOf } from '../support/fixtures.js';
+import { getEntity } from '../../src/slices/table.js';
 
 const TASK = 'pipeline-S004-P014';
 const NODE = 'node-shot-P014';
@@ -35,7 +36,7 @@ describe('agents slice', () => {
       const state = replayFrames(readFixture('agent-pipeline'));
       expect([...state.agents.ids].sort()).toEqual([...AGENT_TYPES].sort());
       AGENT_TYPES.forEach((agent, index) => {
-        expect(state.agents.entities[agent], agent).toMatchObject({
+        expect(getEntity(state.agents, agent), agent).toMatchObject({
           agent_type: agent,
           status: 'completed',
           progress: 100,
@@ -44,19 +45,19 @@ describe('agents slice', () => {
           handoff_to: AGENT_TYPES[index + 1],
         });
       });
-      expect(state.agents.entities.Producer).toMatchObject({
+      expect(getEntity(state.agents, 'Producer')).toMatchObject({
         vram_usage: 11.9,
         current_task: 'Budget the shot and schedule GPU time',
         current_step: 'Reserving gpu-worker-1',
         estimated_duration: 20,
       });
-      expect(state.agents.entities.Editor?.current_step).toBe('Exporting the EDL');
+      expect(getEntity(state.agents, 'Editor')?.current_step).toBe('Exporting the EDL');
     });
 
     it('agents take their turn in hand-off order, one working at a time', () => {
       const started: AgentType[] = [];
       for (const { state, index } of replayTimeline(readFixture('agent-pipeline'))) {
-        const working = AGENT_TYPES.filter((agent) => state.agents.entities[agent]?.status === 'working');
+        const working = AGENT_TYPES.filter((agent) => getEntity(state.agents, agent)?.status === 'working');
         expect(working.length, `#${index}`).toBeLessThanOrEqual(1);
         if (working[0] && working[0] !== started[started.length - 1]) started.push(working[0]);
       }
@@ -82,7 +83,7 @@ describe('agents slice', () => {
 
     it('the Producer reports VRAM as it goes', () => {
       const vram = replayTimeline(readFixture('agent-pipeline'))
-        .map(({ state }) => state.agents.entities.Producer?.vram_usage)
+        .map(({ state }) => getEntity(state.agents, 'Producer')?.vram_usage)
         .filter((v, i, all) => v !== undefined && v !== all[i - 1]);
       expect(vram).toEqual([2.1, 7.5, 11.9]);
     });
@@ -91,7 +92,7 @@ describe('agents slice', () => {
   it('generation-success fixture: the Producer, Art Director and Cinematographer worked on the node', () => {
     const state = replayFrames(readFixture('generation-success'));
     expect(state.agents.ids).toEqual(['Producer', 'ArtDirector', 'Cinematographer']);
-    expect(state.agents.entities.Producer).toMatchObject({ status: 'completed', vram_usage: 9.8, handoff_to: 'ArtDirector' });
+    expect(getEntity(state.agents, 'Producer')).toMatchObject({ status: 'completed', vram_usage: 9.8, handoff_to: 'ArtDirector' });
     expect(state.agents.handoffs.map((h) => `${h.from_agent}->${h.to_agent}`)).toEqual(['Producer->ArtDirector', 'ArtDirector->Cinematographer']);
   });
 
@@ -106,14 +107,14 @@ describe('agents slice', () => {
         progressed('Screenwriter', 't3', -10),
       ]);
       const state = replayFrames(log);
-      expect(state.agents.entities.Producer?.progress).toBe(100);
-      expect(state.agents.entities.Editor?.progress).toBe(60);
-      expect(state.agents.entities.Screenwriter?.progress).toBe(0);
+      expect(getEntity(state.agents, 'Producer')?.progress).toBe(100);
+      expect(getEntity(state.agents, 'Editor')?.progress).toBe(60);
+      expect(getEntity(state.agents, 'Screenwriter')?.progress).toBe(0);
     });
 
     it('a repeated agent.assigned for the task under way does not reset its progress', () => {
       const log = stamped([assigned('Producer', 't1'), progressed('Producer', 't1', 55), assigned('Producer', 't1')]);
-      expect(replayFrames(log).agents.entities.Producer).toMatchObject({ status: 'working', progress: 55 });
+      expect(getEntity(replayFrames(log).agents, 'Producer')).toMatchObject({ status: 'working', progress: 55 });
     });
 
     it('a new assignment starts from 0 and keeps the last VRAM reading', () => {
@@ -123,7 +124,7 @@ describe('agents slice', () => {
         completed('Producer', 't1'),
         assigned('Producer', 't2', { task_description: 'Schedule the next shot' }),
       ]);
-      expect(replayFrames(log).agents.entities.Producer).toMatchObject({
+      expect(getEntity(replayFrames(log).agents, 'Producer')).toMatchObject({
         status: 'working',
         task_id: 't2',
         progress: 0,
@@ -136,7 +137,7 @@ describe('agents slice', () => {
   describe('late frames', () => {
     it('a late agent.progress does not reopen a completed assignment', () => {
       const log = stamped([assigned('Editor', 't1'), progressed('Editor', 't1', 50), completed('Editor', 't1'), progressed('Editor', 't1', 70, { current_step: 'late' })]);
-      const agent = replayFrames(log).agents.entities.Editor;
+      const agent = getEntity(replayFrames(log).agents, 'Editor');
       expect(agent).toMatchObject({ status: 'completed', progress: 100, updatedAt: timeOf(log, 2) });
       expect(agent?.current_step).toBeUndefined();
     });
@@ -152,8 +153,8 @@ describe('agents slice', () => {
       ]);
       const before = replayFrames(log.slice(0, 4));
       const after = replayFrames(log);
-      expect(after.agents.entities.Cinematographer).toEqual(before.agents.entities.Cinematographer);
-      expect(after.agents.entities.Cinematographer).toMatchObject({ status: 'working', task_id: 't2', progress: 20 });
+      expect(getEntity(after.agents, 'Cinematographer')).toEqual(getEntity(before.agents, 'Cinematographer'));
+      expect(getEntity(after.agents, 'Cinematographer')).toMatchObject({ status: 'working', task_id: 't2', progress: 20 });
     });
 
     it('a late agent.completed of an earlier assignment does not replace the current, completed one', () => {
@@ -166,13 +167,13 @@ describe('agents slice', () => {
       ]);
       const before = replayFrames(log.slice(0, 4));
       const after = replayFrames(log);
-      expect(after.agents.entities.Producer).toEqual(before.agents.entities.Producer);
-      expect(after.agents.entities.Producer).toMatchObject({ status: 'completed', task_id: 't2', handoff_to: 'Editor' });
+      expect(getEntity(after.agents, 'Producer')).toEqual(getEntity(before.agents, 'Producer'));
+      expect(getEntity(after.agents, 'Producer')).toMatchObject({ status: 'completed', task_id: 't2', handoff_to: 'Editor' });
     });
 
     it('progress for an agent never seen assigned (joined mid-flow) starts its record', () => {
       const log = stamped([progressed('SoundDesigner', 't9', 35, { current_step: 'Layering rain' })]);
-      expect(replayFrames(log).agents.entities.SoundDesigner).toMatchObject({ status: 'working', task_id: 't9', progress: 35, current_step: 'Layering rain' });
+      expect(getEntity(replayFrames(log).agents, 'SoundDesigner')).toMatchObject({ status: 'working', task_id: 't9', progress: 35, current_step: 'Layering rain' });
     });
   });
 

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { burstSizes, generateTraffic } from '../../bench/traffic.js';
 import { framesBatched, ingestFrame, realtimeReducer, type IngestAction, type RealtimeState } from '../../src/slices/index.js';
 import { TableWork } from '../../src/slices/cow.js';
+import { getEntity, shardOf, tableFrom } from '../../src/slices/table.js';
 
 const init = () => realtimeReducer(undefined, { type: '@@test/init' });
 
@@ -61,33 +62,44 @@ describe('copy-on-write passes (tasks, nodes)', () => {
   it('a frame that changes nothing returns the same tables and records', () => {
     let state = init();
     for (const action of actionsOf(traffic.frames.slice(0, 3_000))) state = realtimeReducer(state, action as UnknownAction);
-    const finished = state.tasks.entities[state.tasks.finishedOrder[0]!]!;
+    const finished = getEntity(state.tasks, state.tasks.finishedOrder[0]!)!;
     const nodeId = finished.node_id!;
     // A late PROGRESS for a finished task: counted, nothing else changes.
     const late = ingestFrame(JSON.stringify({ type: 'task.progress', task_id: finished.task_id, node_id: nodeId, state: 'PROGRESS', progress: 1 }), 1);
     const after = realtimeReducer(state, late.action as UnknownAction) as RealtimeState;
     expect(after.tasks.lateFramesIgnored).toBe(state.tasks.lateFramesIgnored + 1);
-    expect(after.tasks.entities).toBe(state.tasks.entities);
+    expect(after.tasks.shards).toBe(state.tasks.shards);
     expect(after.tasks.ids).toBe(state.tasks.ids);
     expect(after.nodes).toBe(state.nodes);
     // A burst of frames about other nodes leaves this node's record and its arrays untouched.
-    const node = state.nodes.entities[nodeId]!;
+    const node = getEntity(state.nodes, nodeId)!;
     const others = actionsOf(traffic.frames.slice(3_000, 3_200)).filter(
       (action) => (action.payload as { frame?: { node_id?: string } }).frame?.node_id !== nodeId,
     );
     const next = realtimeReducer(state, framesBatched({ actions: others }));
     expect(next.nodes).not.toBe(state.nodes);
-    expect(next.nodes.entities[nodeId]).toBe(node);
+    expect(getEntity(next.nodes, nodeId)).toBe(node);
+    // Only the shards written to are new objects: a burst costs a shard, not the table.
+    const shard = shardOf(nodeId);
+    const changedShards = next.nodes.shards.filter((s, i) => s !== state.nodes.shards[i]).length;
+    expect(changedShards).toBeGreaterThan(0);
+    expect(changedShards).toBeLessThan(next.nodes.shards.length / 2);
+    if (!others.some((action) => (action.payload as { frame?: { node_id?: string } }).frame?.node_id !== undefined && shardOf((action.payload as { frame: { node_id: string } }).frame.node_id) === shard)) {
+      expect(next.nodes.shards[shard]).toBe(state.nodes.shards[shard]);
+    }
   });
 
   it('TableWork: a record written back unchanged is the original object, with its original arrays', () => {
-    const base = Object.freeze({
-      ids: Object.freeze(['a', 'b']) as string[],
-      entities: Object.freeze({
-        a: Object.freeze({ id: 'a', n: 1, list: Object.freeze(['x']) as string[] }),
-        b: Object.freeze({ id: 'b', n: 2, list: Object.freeze(['y']) as string[] }),
-      }) as Record<string, { id: string; n: number; list: string[] }>,
-    });
+    const base = tableFrom(
+      [
+        Object.freeze({ id: 'a', n: 1, list: Object.freeze(['x']) as string[] }),
+        Object.freeze({ id: 'b', n: 2, list: Object.freeze(['y']) as string[] }),
+      ],
+      (r) => r.id,
+    );
+    Object.freeze(base.ids);
+    for (const shard of base.shards) Object.freeze(shard);
+    const original = (id: string) => getEntity(base, id)!;
     const clone = (r: { id: string; n: number; list: string[] }) => ({ ...r, list: r.list.slice() });
     const same = new TableWork(base, clone);
     same.edit('a')!.n = 1;
@@ -101,17 +113,21 @@ describe('copy-on-write passes (tasks, nodes)', () => {
     b.n = 3;
     const out = changed.commit()!;
     expect(out.ids).toBe(base.ids);
-    expect(out.entities.a).toEqual({ id: 'a', n: 5, list: ['x'] });
-    expect(out.entities.a!.list).toBe(base.entities.a!.list);
-    expect(Object.isFrozen(out.entities) && Object.isFrozen(out.entities.a) && Object.isFrozen(out.entities.b)).toBe(true);
+    expect(getEntity(out, 'a')).toEqual({ id: 'a', n: 5, list: ['x'] });
+    expect(getEntity(out, 'a')!.list).toBe(original('a').list);
+    expect(Object.isFrozen(out.shards) && Object.isFrozen(out.shards[shardOf('a')]) && Object.isFrozen(getEntity(out, 'a'))).toBe(true);
+    expect(Object.isFrozen(getEntity(out, 'b'))).toBe(true);
+    // Shards nobody wrote to are the base's own.
+    for (let i = 0; i < out.shards.length; i++) if (i !== shardOf('a') && i !== shardOf('b')) expect(out.shards[i]).toBe(base.shards[i]);
 
     const added = new TableWork(base, clone);
     added.add('c', { id: 'c', n: 0, list: [] });
     added.remove(['a']);
     const result = added.commit()!;
     expect(result.ids).toEqual(['b', 'c']);
-    expect(Object.keys(result.entities).sort()).toEqual(['b', 'c']);
-    expect(result.entities.b).toBe(base.entities.b);
-    expect(Object.isFrozen(result.entities.c!.list)).toBe(true);
+    expect(result.shards.flatMap((shard) => Object.keys(shard)).sort()).toEqual(['b', 'c']);
+    expect(getEntity(result, 'a')).toBeUndefined();
+    expect(getEntity(result, 'b')).toBe(original('b'));
+    expect(Object.isFrozen(getEntity(result, 'c')!.list)).toBe(true);
   });
 });

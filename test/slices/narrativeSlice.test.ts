@@ -3,6 +3,7 @@ import { replayFrames, replayTimeline } from '../../src/replay/index.js';
 import { realtimeReducer, startGeneration } from '../../src/slices/index.js';
 import { MAX_BEAT_LINKS, MAX_LINKS_PER_BEAT } from '../../src/slices/narrativeSlice.js';
 import { expectPrototypeClean, FIXTURE_NAMES, fixtureFrames, readFixture, stamped, timeOf } from '../support/fixtures.js';
+import { entitiesOf, getEntity } from '../../src/slices/table.js';
 
 const beat = (beat_name: string, scene_id: string, fields: Record<string, unknown> = {}) => ({ type: 'narrative.beat', beat_name, scene_id, ...fields });
 
@@ -39,13 +40,13 @@ describe('narrative slice', () => {
       const frames = fixtureFrames('narrative-progression').filter((f) => f.type === 'narrative.beat' && f.beat_name === 'inciting-incident');
       expect(frames).toHaveLength(2);
       const { narrative } = replayFrames(readFixture('narrative-progression'));
-      expect(narrative.beats.entities['inciting-incident']?.reachedAt).toBe(Date.parse(frames[0]!.timestamp!));
+      expect(getEntity(narrative.beats, 'inciting-incident')?.reachedAt).toBe(Date.parse(frames[0]!.timestamp!));
     });
 
     it('links each beat to its nodes, tasks and takes', () => {
       const { beats } = replayFrames(readFixture('narrative-progression')).narrative;
       // Linked by generation.started emotional_beat, and by the take's own emotional_beat.
-      expect(beats.entities['opening-image']).toEqual({
+      expect(getEntity(beats, 'opening-image')).toEqual({
         beat_name: 'opening-image',
         scene_id: 'S001',
         shot_id: 'P001',
@@ -58,13 +59,13 @@ describe('narrative slice', () => {
       });
       // Linked by the beat frame's node/task, then by generation.started; its take carries no
       // beat and is linked through its task.
-      expect(beats.entities['inciting-incident']).toMatchObject({
+      expect(getEntity(beats, 'inciting-incident')).toMatchObject({
         node_ids: ['node-t2i-0002'],
         task_ids: ['celery-0002-inciting'],
         take_ids: ['take-S002-P004-001'],
       });
       // generation.started names no beat: the take's emotional_beat links all three.
-      expect(beats.entities.midpoint).toMatchObject({
+      expect(getEntity(beats, 'midpoint')).toMatchObject({
         node_ids: ['node-t2i-0003'],
         task_ids: ['celery-0003-midpoint'],
         take_ids: ['take-S006-P021-001'],
@@ -74,10 +75,10 @@ describe('narrative slice', () => {
     it('beat links name nodes, tasks and takes that exist in state', () => {
       const state = replayFrames(readFixture('narrative-progression'));
       for (const id of state.narrative.beats.ids) {
-        const record = state.narrative.beats.entities[id]!;
-        for (const node of record.node_ids) expect(state.nodes.entities[node], `${id} -> node ${node}`).toBeDefined();
-        for (const task of record.task_ids) expect(state.tasks.entities[task], `${id} -> task ${task}`).toBeDefined();
-        for (const take of record.take_ids) expect(state.takes.entities[take], `${id} -> take ${take}`).toBeDefined();
+        const record = getEntity(state.narrative.beats, id)!;
+        for (const node of record.node_ids) expect(getEntity(state.nodes, node), `${id} -> node ${node}`).toBeDefined();
+        for (const task of record.task_ids) expect(getEntity(state.tasks, task), `${id} -> task ${task}`).toBeDefined();
+        for (const take of record.take_ids) expect(getEntity(state.takes, take), `${id} -> take ${take}`).toBeDefined();
       }
     });
   });
@@ -85,12 +86,12 @@ describe('narrative slice', () => {
   it('generation-success fixture: the beat the generation serves is linked, though not reached', () => {
     const { narrative } = replayFrames(readFixture('generation-success'));
     expect(narrative.completed_beats).toEqual([]);
-    expect(narrative.beats.entities['inciting-incident']).toMatchObject({
+    expect(getEntity(narrative.beats, 'inciting-incident')).toMatchObject({
       node_ids: ['node-t2i-7f3a'],
       task_ids: ['celery-5b0e6c1a-2f4d-4c8e-9a7b-3d2e1f0a9c8b'],
       take_ids: ['take-S001-P003-001', 'take-S001-P003-002', 'take-S001-P003-003'],
     });
-    expect(narrative.beats.entities['inciting-incident']?.reachedAt).toBeUndefined();
+    expect(getEntity(narrative.beats, 'inciting-incident')?.reachedAt).toBeUndefined();
   });
 
   it.each(FIXTURE_NAMES)('completed beats and beat links have no duplicates at any step of %s', (name) => {
@@ -98,7 +99,7 @@ describe('narrative slice', () => {
       const { completed_beats, beats } = state.narrative;
       expect(new Set(completed_beats).size, `${name}#${index}`).toBe(completed_beats.length);
       for (const id of beats.ids) {
-        const record = beats.entities[id]!;
+        const record = getEntity(beats, id)!;
         for (const list of [record.node_ids, record.task_ids, record.take_ids]) expect(new Set(list).size).toBe(list.length);
       }
     }
@@ -116,7 +117,7 @@ describe('narrative slice', () => {
     expect(narrative.completed_beats).toEqual(['call-to-adventure', 'refusal']);
     expect(narrative.current_beat).toBe('call-to-adventure');
     expect(narrative.current_scene).toBe('S002');
-    expect(narrative.beats.entities['call-to-adventure']?.reachedAt).toBe(timeOf(log, 0));
+    expect(getEntity(narrative.beats, 'call-to-adventure')?.reachedAt).toBe(timeOf(log, 0));
   });
 
   it('narrative.progress updates only the fields it carries', () => {
@@ -129,7 +130,7 @@ describe('narrative slice', () => {
 
   it('startGeneration with an emotional beat links the node before the backend answers', () => {
     const state = realtimeReducer(undefined, startGeneration({ nodeId: 'n1', params: { prompt: 'x' }, context: { emotional_beat: 'midpoint' } }));
-    expect(state.narrative.beats.entities.midpoint?.node_ids).toEqual(['n1']);
+    expect(getEntity(state.narrative.beats, 'midpoint')?.node_ids).toEqual(['n1']);
     expect(state.narrative.completed_beats).toEqual([]);
   });
 
@@ -149,7 +150,7 @@ describe('narrative slice', () => {
     const state = replayFrames(log);
     expect(state.frames.rejected.byReason.invalid_fields).toBe(2);
     expect(state.narrative.beats.ids).toEqual([]);
-    expect(Object.keys(state.narrative.beats.entities)).toEqual([]);
+    expect(Object.keys(entitiesOf(state.narrative.beats))).toEqual([]);
     expect(Object.keys(state.narrative.beat_by_task)).toEqual([]);
     expect(state.narrative.completed_beats).toEqual([]);
     expect(state.takes.ids).toEqual(['k1']);
@@ -158,7 +159,7 @@ describe('narrative slice', () => {
 
   it(`links per beat are bounded (MAX_LINKS_PER_BEAT = ${MAX_LINKS_PER_BEAT})`, () => {
     const frames = Array.from({ length: MAX_LINKS_PER_BEAT + 30 }, (_, i) => ({ type: 'generation.started', node_id: `n${i}`, task_id: `t${i}`, emotional_beat: 'climax' }));
-    const record = replayFrames(stamped(frames)).narrative.beats.entities.climax!;
+    const record = getEntity(replayFrames(stamped(frames)).narrative.beats, 'climax')!;
     expect(record.node_ids).toHaveLength(MAX_LINKS_PER_BEAT);
     expect(record.task_ids).toHaveLength(MAX_LINKS_PER_BEAT);
     expect(record.node_ids[0]).toBe('n0');

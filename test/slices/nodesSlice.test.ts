@@ -18,6 +18,7 @@ import {
   stamped,
   timeOf,
 } from '../support/fixtures.js';
+import { getEntity } from '../../src/slices/table.js';
 
 const NODE = 'node-t2i-7f3a';
 const PNG_1X1 =
@@ -37,13 +38,13 @@ describe('nodes slice', () => {
     it('shows generating from generation.started until SUCCESS, then completed with the new take', () => {
       const timeline = replayTimeline(readFixture('generation-success'));
       const statuses = timeline
-        .map(({ state }) => state.nodes.entities[NODE]?.status)
+        .map(({ state }) => getEntity(state.nodes, NODE)?.status)
         .filter((s, i, all): s is NodeStatus => s !== undefined && s !== all[i - 1]);
       expect(statuses).toEqual(['generating', 'completed']);
-      const firstGenerating = timeline.findIndex(({ state }) => state.nodes.entities[NODE]?.status === 'generating');
+      const firstGenerating = timeline.findIndex(({ state }) => getEntity(state.nodes, NODE)?.status === 'generating');
       expect(JSON.parse(timeline[firstGenerating]!.raw as string).type).toBe('generation.started');
 
-      const node = timeline[timeline.length - 1]!.state.nodes.entities[NODE];
+      const node = getEntity(timeline[timeline.length - 1]!.state.nodes, NODE);
       expect(node).toMatchObject({
         status: 'completed',
         progress: 100,
@@ -64,15 +65,15 @@ describe('nodes slice', () => {
     it('keeps the data:image thumbnail of generation.completed until node.state_changed names another', () => {
       const timeline = replayTimeline(readFixture('generation-success'));
       const completedAt = timeline.findIndex(({ raw }) => (raw as string).includes('"generation.completed"'));
-      expect(timeline[completedAt]!.state.nodes.entities[NODE]?.thumbnail).toBe(PNG_1X1);
-      expect(timeline[completedAt + 1]!.state.nodes.entities[NODE]?.thumbnail).toBe('/media/proj-aurora/S001/P003/take-003.thumb.webp');
+      expect(getEntity(timeline[completedAt]!.state.nodes, NODE)?.thumbnail).toBe(PNG_1X1);
+      expect(getEntity(timeline[completedAt + 1]!.state.nodes, NODE)?.thumbnail).toBe('/media/proj-aurora/S001/P003/take-003.thumb.webp');
     });
 
     it('reports granular steps while generating and never lowers progress', () => {
       let previous = -1;
       const steps: string[] = [];
       for (const { state } of replayTimeline(readFixture('generation-success'))) {
-        const node = state.nodes.entities[NODE];
+        const node = getEntity(state.nodes, NODE);
         if (!node) continue;
         expect(node.progress).toBeGreaterThanOrEqual(previous);
         expect(node.progress).toBeLessThanOrEqual(100);
@@ -84,7 +85,7 @@ describe('nodes slice', () => {
   });
 
   it('generation-failure fixture: the node shows the error of its run', () => {
-    const node = replayFrames(readFixture('generation-failure')).nodes.entities['node-t2i-c41d'];
+    const node = getEntity(replayFrames(readFixture('generation-failure')).nodes, 'node-t2i-c41d');
     expect(node).toMatchObject({
       status: 'error',
       error: 'CUDA out of memory. Tried to allocate 2.00 GiB',
@@ -97,9 +98,9 @@ describe('nodes slice', () => {
   it('generation-cancel fixture: the revoked run ends, and the worker\'s late PROGRESS does not revive it', () => {
     const timeline = replayTimeline(readFixture('generation-cancel'));
     const revoked = timeline.findIndex(({ raw }) => (raw as string).includes('"REVOKED"'));
-    expect(timeline[revoked]!.state.nodes.entities['node-t2i-9e07']?.status).toBe('cancelled');
+    expect(getEntity(timeline[revoked]!.state.nodes, 'node-t2i-9e07')?.status).toBe('cancelled');
     const final = timeline[timeline.length - 1]!.state;
-    expect(final.nodes.entities['node-t2i-9e07']).toMatchObject({ status: 'idle', message: 'Cancelled', progress: 0 });
+    expect(getEntity(final.nodes, 'node-t2i-9e07')).toMatchObject({ status: 'idle', message: 'Cancelled', progress: 0 });
     expect(final.nodes.generating_ids).toEqual([]);
   });
 
@@ -117,8 +118,8 @@ describe('nodes slice', () => {
       const log = stamped([...run, tp('t1', terminal, { message: 'the end' }), tp('t1', 'PROGRESS', { progress: 90, step: 'Decoding' })]);
       const before = replayFrames(log.slice(0, 3));
       const after = replayFrames(log);
-      expect(after.nodes.entities.n1).toMatchObject({ status, progress, step: 'Denoising', message: 'the end' });
-      expect(after.nodes.entities.n1).toEqual(before.nodes.entities.n1);
+      expect(getEntity(after.nodes, 'n1')).toMatchObject({ status, progress, step: 'Denoising', message: 'the end' });
+      expect(getEntity(after.nodes, 'n1')).toEqual(getEntity(before.nodes, 'n1'));
       expect(after.nodes.generating_ids).toEqual([]);
     });
 
@@ -129,7 +130,7 @@ describe('nodes slice', () => {
         { type: 'node.state_changed', node_id: 'n1', task_id: 't1', status: 'generating', progress: 97, message: 'Saving take 1' },
       ]);
       const state = replayFrames(log);
-      expect(state.nodes.entities.n1).toMatchObject({ status: 'completed', progress: 100, message: 'Generation complete' });
+      expect(getEntity(state.nodes, 'n1')).toMatchObject({ status: 'completed', progress: 100, message: 'Generation complete' });
       expect(state.nodes.generating_ids).toEqual([]);
     });
 
@@ -139,8 +140,8 @@ describe('nodes slice', () => {
         { type: 'generation.completed', node_id: 'n1', task_id: 't1', output_path: '/media/n1/take-1.png' },
         { type: 'generation.error', node_id: 'n1', task_id: 't1', error: 'worker lost' },
       ]);
-      expect(replayFrames(log).nodes.entities.n1).toMatchObject({ status: 'completed', output_path: '/media/n1/take-1.png' });
-      expect(replayFrames(log).nodes.entities.n1?.error).toBeUndefined();
+      expect(getEntity(replayFrames(log).nodes, 'n1')).toMatchObject({ status: 'completed', output_path: '/media/n1/take-1.png' });
+      expect(getEntity(replayFrames(log).nodes, 'n1')?.error).toBeUndefined();
     });
   });
 
@@ -153,10 +154,10 @@ describe('nodes slice', () => {
 
     it('a new task id for the same node starts a new run: progress, step and error reset', () => {
       const log = stamped([...firstRun, { type: 'generation.started', node_id: 'n1', task_id: 't2' }]);
-      const failed = replayFrames(log.slice(0, 3)).nodes.entities.n1;
+      const failed = getEntity(replayFrames(log.slice(0, 3)).nodes, 'n1');
       expect(failed).toMatchObject({ status: 'error', error: 'CUDA out of memory', progress: 71, task_id: 't1' });
 
-      const node = replayFrames(log).nodes.entities.n1;
+      const node = getEntity(replayFrames(log).nodes, 'n1');
       expect(node).toMatchObject({ status: 'generating', task_id: 't2', progress: 0, past_task_ids: ['t1'], message: 'Starting generation...' });
       expect(node?.error).toBeUndefined();
       expect(node?.step).toBeUndefined();
@@ -166,7 +167,7 @@ describe('nodes slice', () => {
 
     it('a first frame of the new run may be a task.progress: it starts the run too', () => {
       const log = stamped([...firstRun, tp('t2', 'STARTED', { progress: 2, step: 'Loading model' })]);
-      const node = replayFrames(log).nodes.entities.n1;
+      const node = getEntity(replayFrames(log).nodes, 'n1');
       expect(node).toMatchObject({ status: 'generating', task_id: 't2', progress: 2, step: 'Loading model', past_task_ids: ['t1'] });
       expect(node?.error).toBeUndefined();
     });
@@ -187,8 +188,8 @@ describe('nodes slice', () => {
       ]);
       const before = replayFrames(log);
       const after = feed(before, late, timeOf(log, log.length - 1) + 5_000);
-      expect(after.nodes.entities.n1).toEqual(before.nodes.entities.n1);
-      expect(after.nodes.entities.n1).toMatchObject({ status: 'generating', task_id: 't2', progress: 30, step: 'Denoising' });
+      expect(getEntity(after.nodes, 'n1')).toEqual(getEntity(before.nodes, 'n1'));
+      expect(getEntity(after.nodes, 'n1')).toMatchObject({ status: 'generating', task_id: 't2', progress: 30, step: 'Denoising' });
       expect(after.nodes.generating_ids).toEqual(['n1']);
     });
 
@@ -205,7 +206,7 @@ describe('nodes slice', () => {
           takes: [{ id: 'take-old', take_number: 1, path: '/media/old.png', created_at: '2026-01-01T00:00:03Z' }],
         },
       ]);
-      const node = replayFrames(log).nodes.entities.n1;
+      const node = getEntity(replayFrames(log).nodes, 'n1');
       expect(node).toMatchObject({ status: 'generating', task_id: 't2', progress: 30, take_ids: ['take-old'] });
       expect(node?.output_path).toBeUndefined();
     });
@@ -213,7 +214,7 @@ describe('nodes slice', () => {
     it('past runs are bounded', () => {
       const frames: object[] = [];
       for (let i = 0; i < 30; i++) frames.push({ type: 'generation.started', node_id: 'n1', task_id: `t${i}` });
-      const node = replayFrames(stamped(frames)).nodes.entities.n1!;
+      const node = getEntity(replayFrames(stamped(frames)).nodes, 'n1')!;
       expect(node.task_id).toBe('t29');
       expect(node.past_task_ids).toEqual(Array.from({ length: 20 }, (_, i) => `t${i + 9}`));
     });
@@ -222,10 +223,10 @@ describe('nodes slice', () => {
   describe('progress', () => {
     it('is clamped to 0..100', () => {
       const state = replayFrames(stamped([tp('t1', 'PROGRESS', { progress: 180 }), tp('t2', 'PROGRESS', { progress: -5 }, 'n2')]));
-      expect(state.nodes.entities.n1?.progress).toBe(100);
-      expect(state.nodes.entities.n2?.progress).toBe(0);
+      expect(getEntity(state.nodes, 'n1')?.progress).toBe(100);
+      expect(getEntity(state.nodes, 'n2')?.progress).toBe(0);
       const viaState = replayFrames(stamped([{ type: 'node.state_changed', node_id: 'n3', status: 'generating', progress: 1e9 }]));
-      expect(viaState.nodes.entities.n3?.progress).toBe(100);
+      expect(getEntity(viaState.nodes, 'n3')?.progress).toBe(100);
     });
 
     it('does not go backwards within a run', () => {
@@ -236,7 +237,7 @@ describe('nodes slice', () => {
           { type: 'node.state_changed', node_id: 'n1', task_id: 't1', status: 'generating', progress: 10 },
         ]),
       );
-      expect(state.nodes.entities.n1?.progress).toBe(60);
+      expect(getEntity(state.nodes, 'n1')?.progress).toBe(60);
     });
   });
 
@@ -277,8 +278,8 @@ describe('nodes slice', () => {
           { type: 'generation.completed', node_id: 'n2', task_id: 't2', output_path: 'https://cdn.example.com/n2.png', thumbnail: '/media/p/n2.thumb.webp' },
         ]),
       );
-      expect(state.nodes.entities.n1).toMatchObject({ output_path: '/media/p/n1.png', thumbnail: PNG_1X1 });
-      expect(state.nodes.entities.n2).toMatchObject({ output_path: 'https://cdn.example.com/n2.png', thumbnail: '/media/p/n2.thumb.webp' });
+      expect(getEntity(state.nodes, 'n1')).toMatchObject({ output_path: '/media/p/n1.png', thumbnail: PNG_1X1 });
+      expect(getEntity(state.nodes, 'n2')).toMatchObject({ output_path: 'https://cdn.example.com/n2.png', thumbnail: '/media/p/n2.thumb.webp' });
     });
 
     it('drops unsafe URLs and keeps the safe thumbnail already shown', () => {
@@ -289,16 +290,16 @@ describe('nodes slice', () => {
           { type: 'generation.completed', node_id: 'n2', task_id: 't2', output_path: 'javascript:alert(2)', thumbnail: 'data:text/html;base64,PHNjcmlwdD4=' },
         ]),
       );
-      expect(state.nodes.entities.n1).toMatchObject({ output_path: '/media/p/n1.png', thumbnail: '/media/p/n1.thumb.webp' });
-      expect(state.nodes.entities.n2?.status).toBe('completed');
-      expect(state.nodes.entities.n2?.thumbnail).toBeUndefined();
-      expect(state.nodes.entities.n2?.output_path).toBeUndefined();
+      expect(getEntity(state.nodes, 'n1')).toMatchObject({ output_path: '/media/p/n1.png', thumbnail: '/media/p/n1.thumb.webp' });
+      expect(getEntity(state.nodes, 'n2')?.status).toBe('completed');
+      expect(getEntity(state.nodes, 'n2')?.thumbnail).toBeUndefined();
+      expect(getEntity(state.nodes, 'n2')?.output_path).toBeUndefined();
       expect(JSON.stringify(state)).not.toMatch(/javascript:|vbscript:|data:text\/html/i);
     });
 
     it('bad-frames fixture: the javascript: thumbnail is dropped, the node falls back to nothing unsafe', () => {
       const state = replayFrames(readFixture('bad-frames'));
-      const node = state.nodes.entities['node-t2i-bad1'];
+      const node = getEntity(state.nodes, 'node-t2i-bad1');
       expect(node).toMatchObject({ status: 'completed', output_path: '/media/proj-aurora/S009/P030/take-001.png' });
       expect(node?.thumbnail === undefined || node.thumbnail.startsWith('/media/')).toBe(true);
       expect(JSON.stringify(state).toLowerCase()).not.toContain('javascript:');
@@ -309,28 +310,28 @@ describe('nodes slice', () => {
     it('startGeneration marks the node pending until generation.started answers', () => {
       const started = startGeneration({ nodeId: 'n1', params: { prompt: 'a harbor at night' }, context: { scene_id: 'S001', shot_id: 'P001', emotional_beat: 'opening-image' } });
       let state = realtimeReducer(undefined, started);
-      expect(state.nodes.entities.n1).toMatchObject({ status: 'idle', pending: { kind: 'start', commandId: started.payload.commandId }, scene_id: 'S001', shot_id: 'P001', emotional_beat: 'opening-image' });
+      expect(getEntity(state.nodes, 'n1')).toMatchObject({ status: 'idle', pending: { kind: 'start', commandId: started.payload.commandId }, scene_id: 'S001', shot_id: 'P001', emotional_beat: 'opening-image' });
       state = feed(state, { type: 'generation.started', node_id: 'n1', task_id: 't1', command_id: started.payload.commandId }, started.payload.requestedAt + 100);
-      expect(state.nodes.entities.n1?.pending).toBeUndefined();
-      expect(state.nodes.entities.n1?.status).toBe('generating');
+      expect(getEntity(state.nodes, 'n1')?.pending).toBeUndefined();
+      expect(getEntity(state.nodes, 'n1')?.status).toBe('generating');
     });
 
     it('a rejected start shows the error on the node that waited for it', () => {
       const started = startGeneration({ nodeId: 'n1', params: { prompt: 'x' } });
       let state = realtimeReducer(undefined, started);
       state = feed(state, { type: 'ack', command_id: started.payload.commandId, status: 'rejected', error: 'quota exceeded' }, started.payload.requestedAt + 50);
-      expect(state.nodes.entities.n1).toMatchObject({ status: 'error', error: 'quota exceeded' });
-      expect(state.nodes.entities.n1?.pending).toBeUndefined();
+      expect(getEntity(state.nodes, 'n1')).toMatchObject({ status: 'error', error: 'quota exceeded' });
+      expect(getEntity(state.nodes, 'n1')?.pending).toBeUndefined();
     });
 
     it('cancelGeneration is pending until the run ends', () => {
       let state = replayFrames(stamped([{ type: 'generation.started', node_id: 'n1', task_id: 't1' }]));
       const cancel = cancelGeneration({ nodeId: 'n1', taskId: 't1' });
       state = realtimeReducer(state, cancel);
-      expect(state.nodes.entities.n1?.pending).toMatchObject({ kind: 'cancel', commandId: cancel.payload.commandId });
+      expect(getEntity(state.nodes, 'n1')?.pending).toMatchObject({ kind: 'cancel', commandId: cancel.payload.commandId });
       state = feed(state, tp('t1', 'REVOKED'), cancel.payload.requestedAt + 10);
-      expect(state.nodes.entities.n1?.status).toBe('cancelled');
-      expect(state.nodes.entities.n1?.pending).toBeUndefined();
+      expect(getEntity(state.nodes, 'n1')?.status).toBe('cancelled');
+      expect(getEntity(state.nodes, 'n1')?.pending).toBeUndefined();
     });
   });
 
@@ -341,17 +342,17 @@ describe('nodes slice', () => {
       tp('t2', 'PROGRESS', { progress: 30 }),
     ]);
     let state = realtimeReducer(replayFrames(log), nodesMarkedStale({ nodeIds: ['n1'], at: timeOf(log, 2) + 1 }));
-    expect(state.nodes.entities.n1?.stale).toBe(true);
+    expect(getEntity(state.nodes, 'n1')?.stale).toBe(true);
     state = feed(state, tp('t1', 'PROGRESS', { progress: 80 }), timeOf(log, 2) + 2);
-    expect(state.nodes.entities.n1?.stale).toBe(true);
+    expect(getEntity(state.nodes, 'n1')?.stale).toBe(true);
     state = feed(state, tp('t2', 'PROGRESS', { progress: 35 }), timeOf(log, 2) + 3);
-    expect(state.nodes.entities.n1?.stale).toBeUndefined();
-    expect(state.nodes.entities.n1?.progress).toBe(35);
+    expect(getEntity(state.nodes, 'n1')?.stale).toBeUndefined();
+    expect(getEntity(state.nodes, 'n1')?.progress).toBe(35);
   });
 
   it('receive times come from the frame timestamps', () => {
     const frames = fixtureFrames('generation-success');
     const last = [...frames].reverse().find((f) => f.node_id === NODE)!;
-    expect(replayFrames(readFixture('generation-success')).nodes.entities[NODE]?.updatedAt).toBe(Date.parse(last.timestamp!));
+    expect(getEntity(replayFrames(readFixture('generation-success')).nodes, NODE)?.updatedAt).toBe(Date.parse(last.timestamp!));
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { replayFrames } from '../../src/replay/index.js';
 import { AGENT_TYPES } from '../../src/protocol/index.js';
 import { fixtureFrames, readFixture, stamped, timeOf } from '../support/fixtures.js';
+import { getEntity } from '../../src/slices/table.js';
 
 const composite = (base_prompt: string, extra: Record<string, unknown> = {}) => ({ base_prompt, ...extra });
 
@@ -26,19 +27,19 @@ describe('prompts slice', () => {
       assembledAt: Date.parse(frame.timestamp!),
     };
     expect(state.prompts.ids).toEqual(['node-t2i-7f3a']);
-    expect(state.prompts.entities['node-t2i-7f3a']).toEqual(expected);
+    expect(getEntity(state.prompts, 'node-t2i-7f3a')).toEqual(expected);
     expect(state.prompts.latest).toEqual(expected);
   });
 
   it('agent-pipeline fixture: the prompt carries a note from each of the seven agents', () => {
-    const prompt = replayFrames(readFixture('agent-pipeline')).prompts.entities['node-shot-P014']?.composite_prompt;
+    const prompt = getEntity(replayFrames(readFixture('agent-pipeline')).prompts, 'node-shot-P014')?.composite_prompt;
     expect(Object.keys(prompt?.agent_notes ?? {}).sort()).toEqual([...AGENT_TYPES].sort());
     expect(prompt).toMatchObject({ character_refs: ['char-mara', 'char-ilya'], location_ref: 'loc-lighthouse', emotional_keywords: ['betrayal', 'fury'] });
   });
 
   it('fills the defaults the wire contract gives optional lists', () => {
     const state = replayFrames(stamped([{ type: 'prompt.composite', node_id: 'n1', composite_prompt: composite('a lighthouse') }]));
-    expect(state.prompts.entities.n1?.composite_prompt).toEqual({ base_prompt: 'a lighthouse', character_refs: [], style_refs: [], emotional_keywords: [] });
+    expect(getEntity(state.prompts, 'n1')?.composite_prompt).toEqual({ base_prompt: 'a lighthouse', character_refs: [], style_refs: [], emotional_keywords: [] });
   });
 
   it('a later prompt for the same node replaces the earlier one', () => {
@@ -48,7 +49,7 @@ describe('prompts slice', () => {
     ]);
     const state = replayFrames(log);
     expect(state.prompts.ids).toEqual(['n1']);
-    expect(state.prompts.entities.n1).toMatchObject({ task_id: 't2', assembledAt: timeOf(log, 1), composite_prompt: { base_prompt: 'second draft', style_refs: ['style-noir-01'] } });
+    expect(getEntity(state.prompts, 'n1')).toMatchObject({ task_id: 't2', assembledAt: timeOf(log, 1), composite_prompt: { base_prompt: 'second draft', style_refs: ['style-noir-01'] } });
   });
 
   it('a prompt that names no node updates only the latest', () => {
@@ -58,7 +59,7 @@ describe('prompts slice', () => {
     ]);
     const state = replayFrames(log);
     expect(state.prompts.ids).toEqual(['n1']);
-    expect(state.prompts.entities.n1?.composite_prompt.base_prompt).toBe('for n1');
+    expect(getEntity(state.prompts, 'n1')?.composite_prompt.base_prompt).toBe('for n1');
     expect(state.prompts.latest?.composite_prompt.base_prompt).toBe('for the whole scene');
     expect(state.prompts.latest?.node_id).toBeUndefined();
   });

@@ -12,6 +12,7 @@ import {
   reduceAll,
   stamped,
 } from '../support/fixtures.js';
+import { entitiesOf, getEntity } from '../../src/slices/table.js';
 
 const SLICES = ['connection', 'tasks', 'nodes', 'takes', 'agents', 'narrative', 'prompts', 'activity', 'frames', 'sync'];
 
@@ -123,7 +124,7 @@ describe('root reducer', () => {
       expect(reserved).toEqual([]);
       expectPrototypeClean();
       expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-      expect(Object.getPrototypeOf(state.tasks.entities)).toBe(Object.prototype);
+      expect(Object.getPrototypeOf(entitiesOf(state.tasks))).toBe(Object.prototype);
     });
 
     it('a "__proto__" key (not value) in a frame or its free-form JSON pollutes nothing', () => {
@@ -133,8 +134,8 @@ describe('root reducer', () => {
       ];
       const state = replayFrames(raw);
       expect(state.frames.applied).toBe(2);
-      expect(state.tasks.entities.t1?.state).toBe('SUCCESS');
-      expect(state.tasks.entities.t1?.result).toEqual({ ok: true, nested: [{}] });
+      expect(getEntity(state.tasks, 't1')?.state).toBe('SUCCESS');
+      expect(getEntity(state.tasks, 't1')?.result).toEqual({ ok: true, nested: [{}] });
       expect(ownKeys(state).filter(([key]) => key === '__proto__')).toEqual([]);
       expect(JSON.stringify(state)).not.toContain('polluted');
       expectPrototypeClean();
@@ -152,10 +153,10 @@ describe('root reducer', () => {
     const state = replayFrames(readFixture('bad-frames'));
     expect(state.tasks.ids).toEqual(['celery-bad1-0000']);
     expect(state.nodes.ids).toEqual(['node-t2i-bad1']);
-    expect(state.tasks.entities['celery-bad1-0000']).toMatchObject({ state: 'SUCCESS', progress: 100, message: 'Take 1 saved', result: { take_id: 'take-S009-P030-001', seed: 99 } });
+    expect(getEntity(state.tasks, 'celery-bad1-0000')).toMatchObject({ state: 'SUCCESS', progress: 100, message: 'Take 1 saved', result: { take_id: 'take-S009-P030-001', seed: 99 } });
     expect(state.tasks.lateFramesIgnored).toBe(2);
-    expect(state.nodes.entities['node-t2i-bad1']).toMatchObject({ status: 'completed', progress: 100 });
-    expect(state.agents.entities.Editor).toMatchObject({ status: 'completed', task_id: 'celery-proto-1' });
+    expect(getEntity(state.nodes, 'node-t2i-bad1')).toMatchObject({ status: 'completed', progress: 100 });
+    expect(getEntity(state.agents, 'Editor')).toMatchObject({ status: 'completed', task_id: 'celery-proto-1' });
   });
 
   it('inline logs too: batched equals one by one with rejects, unknowns and duplicates mixed in', () => {

@@ -12,6 +12,7 @@ import {
 } from '../../src/slices/index.js';
 import { MAX_GAPS } from '../../src/slices/syncSlice.js';
 import { fixtureFrames, initialState, readFixture, reduceAll, stamped, timeOf } from '../support/fixtures.js';
+import { getEntity } from '../../src/slices/table.js';
 
 const A = 'proj-aurora';
 const H = 'proj-harbor-lights';
@@ -83,7 +84,7 @@ describe('sync slice', () => {
       expect(after.frames.applied).toBe(before.frames.applied);
       expect(after.frames.recent).toBe(before.frames.recent);
       for (const slice of SLICES_BUT_FRAMES) expect(after[slice], slice).toBe(before[slice]);
-      expect(after.tasks.entities.t1?.progress).toBe(55);
+      expect(getEntity(after.tasks, 't1')?.progress).toBe(55);
     });
 
     it('seq is per project: the same seq in another project is applied', () => {
@@ -106,7 +107,7 @@ describe('sync slice', () => {
       const log = stamped([progress(1, 10), progress(2, 20), progress(6, 60)]);
       const state = replayFrames(log);
       expect(state.sync.gaps).toEqual([{ project_id: 'p1', from: 3, to: 5, at: timeOf(log, 2), detectedBy: 'client' }]);
-      expect(state.tasks.entities.t1?.progress).toBe(60);
+      expect(getEntity(state.tasks, 't1')?.progress).toBe(60);
       expect(state.sync.lastSeq.p1).toBe(6);
     });
 
@@ -137,7 +138,7 @@ describe('sync slice', () => {
       expect(state.frames.duplicatesDropped).toBe(0);
       expect(state.sync.lastSeq).toEqual({ p1: 1 });
       expect(state.sync.sessionId).toBe('sess-2');
-      expect(state.tasks.entities.t1?.progress).toBe(40);
+      expect(getEntity(state.tasks, 't1')?.progress).toBe(40);
     });
 
     it('session.restored keeps positions: a replay overlap is dropped, the rest applied', () => {
@@ -146,7 +147,7 @@ describe('sync slice', () => {
       expect(state.frames.duplicatesDropped).toBe(2);
       expect(state.sync.lastSeq).toEqual({ p1: 4 });
       expect(state.sync.gaps).toEqual([]);
-      expect(state.tasks.entities.t1?.progress).toBe(45);
+      expect(getEntity(state.tasks, 't1')?.progress).toBe(45);
     });
 
     it('the same holds in one framesBatched action, and equals dispatching one by one', () => {

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { replayFrames, replayTimeline } from '../../src/replay/index.js';
 import { fixtureFrames, readFixture, stamped, timeOf } from '../support/fixtures.js';
+import { getEntity } from '../../src/slices/table.js';
+import { MAX_TAKES, MAX_TAKES_PER_NODE } from '../../src/slices/index.js';
+import { selectTakesByNode } from '../../src/selectors/index.js';
 
 const NODE = 'node-t2i-7f3a';
 const TASK = 'celery-5b0e6c1a-2f4d-4c8e-9a7b-3d2e1f0a9c8b';
@@ -14,9 +17,9 @@ describe('takes slice', () => {
   it('generation-success fixture: the takes are normalized by id; the node holds their ids', () => {
     const state = replayFrames(readFixture('generation-success'));
     expect(state.takes.ids).toEqual(TAKE_IDS);
-    expect(state.nodes.entities[NODE]?.take_ids).toEqual(TAKE_IDS);
+    expect(getEntity(state.nodes, NODE)?.take_ids).toEqual(TAKE_IDS);
     const completed = fixtureFrames('generation-success').find((f) => f.type === 'generation.completed')!;
-    expect(state.takes.entities['take-S001-P003-003']).toEqual({
+    expect(getEntity(state.takes, 'take-S001-P003-003')).toEqual({
       id: 'take-S001-P003-003',
       take_number: 3,
       path: '/media/proj-aurora/S001/P003/take-003.png',
@@ -48,7 +51,7 @@ describe('takes slice', () => {
     expect(JSON.parse(timeline[completedAt + 1]!.raw as string).type).toBe('node.state_changed');
     expect(afterNodeState.takes.ids).toEqual(TAKE_IDS);
     expect(afterNodeState.takes).toEqual(afterCompleted.takes);
-    expect(afterNodeState.nodes.entities[NODE]?.take_ids).toEqual(TAKE_IDS);
+    expect(getEntity(afterNodeState.nodes, NODE)?.take_ids).toEqual(TAKE_IDS);
   });
 
   it('replaying the whole log again (a new session replays history) stores every take once', () => {
@@ -57,8 +60,8 @@ describe('takes slice', () => {
     // session.init restarts the seq numbering, so the second pass is applied, not dropped.
     expect(twice.frames.duplicatesDropped).toBe(0);
     expect(twice.takes.ids).toEqual(TAKE_IDS);
-    expect(twice.nodes.entities[NODE]?.take_ids).toEqual(TAKE_IDS);
-    expect(twice.takes.entities['take-S001-P003-001']).toEqual(once.takes.entities['take-S001-P003-001']);
+    expect(getEntity(twice.nodes, NODE)?.take_ids).toEqual(TAKE_IDS);
+    expect(getEntity(twice.takes, 'take-S001-P003-001')).toEqual(getEntity(once.takes, 'take-S001-P003-001'));
   });
 
   it('a take repeated within one frame and across frames is stored once, first receive time kept', () => {
@@ -69,10 +72,46 @@ describe('takes slice', () => {
     ]);
     const state = replayFrames(log);
     expect(state.takes.ids).toEqual(['k1', 'k2']);
-    expect(state.nodes.entities.n1?.take_ids).toEqual(['k1', 'k2']);
-    expect(state.takes.entities.k1?.receivedAt).toBe(timeOf(log, 0));
-    expect(state.takes.entities.k2?.receivedAt).toBe(timeOf(log, 1));
-    expect(state.takes.entities.k1?.task_id).toBe('t1');
+    expect(getEntity(state.nodes, 'n1')?.take_ids).toEqual(['k1', 'k2']);
+    expect(getEntity(state.takes, 'k1')?.receivedAt).toBe(timeOf(log, 0));
+    expect(getEntity(state.takes, 'k2')?.receivedAt).toBe(timeOf(log, 1));
+    expect(getEntity(state.takes, 'k1')?.task_id).toBe('t1');
+  });
+
+  it(`keeps at most MAX_TAKES (${MAX_TAKES}) takes: the oldest go first, counted in evicted`, () => {
+    // Two takes per frame, over 20 nodes, in two bursts' worth of frames.
+    const frames = Array.from({ length: MAX_TAKES / 2 + 30 }, (_, i) => ({
+      type: 'generation.completed',
+      node_id: `n${i % 20}`,
+      task_id: `t${i}`,
+      output_path: `/media/p/k${2 * i}.png`,
+      takes: [take(`k${2 * i}`, 2 * i + 1), take(`k${2 * i + 1}`, 2 * i + 2)],
+    }));
+    const state = replayFrames(stamped(frames));
+    expect(state.takes.ids).toHaveLength(MAX_TAKES);
+    expect(state.takes.evicted).toBe(60);
+    expect(state.takes.ids[0]).toBe('k60');
+    expect(getEntity(state.takes, 'k59')).toBeUndefined();
+    expect(getEntity(state.takes, 'k60')).toMatchObject({ node_id: 'n10' });
+    // Node 0 still lists its evicted take ids; its gallery shows the takes still held.
+    expect(getEntity(state.nodes, 'n0')?.take_ids).toContain('k0');
+    const gallery = selectTakesByNode(state, 'n0');
+    expect(gallery.length).toBeGreaterThan(0);
+    expect(gallery.every((t) => Number(t.id.slice(1)) >= 60)).toBe(true);
+  });
+
+  it(`a node keeps the ids of its newest MAX_TAKES_PER_NODE (${MAX_TAKES_PER_NODE}) takes`, () => {
+    const frames = Array.from({ length: MAX_TAKES_PER_NODE + 5 }, (_, i) => ({
+      type: 'generation.completed',
+      node_id: 'n1',
+      task_id: `t${i}`,
+      output_path: `/media/p/k${i}.png`,
+      takes: [take(`k${i}`, i + 1)],
+    }));
+    const ids = getEntity(replayFrames(stamped(frames)).nodes, 'n1')!.take_ids;
+    expect(ids).toHaveLength(MAX_TAKES_PER_NODE);
+    expect(ids[0]).toBe('k5');
+    expect(ids[ids.length - 1]).toBe(`k${MAX_TAKES_PER_NODE + 4}`);
   });
 
   it('a later copy of a take updates the fields it carries', () => {
@@ -80,7 +119,7 @@ describe('takes slice', () => {
       { type: 'generation.completed', node_id: 'n1', task_id: 't1', output_path: '/media/p/k1.png', takes: [take('k1', 1)] },
       { type: 'node.state_changed', node_id: 'n1', status: 'completed', takes: [take('k1', 1, { thumbnail: '/media/p/k1.v2.thumb.webp', quality_preset: 'standard' })] },
     ]);
-    const stored = replayFrames(log).takes.entities.k1;
+    const stored = getEntity(replayFrames(log).takes, 'k1');
     expect(stored).toMatchObject({ thumbnail: '/media/p/k1.v2.thumb.webp', quality_preset: 'standard', node_id: 'n1', task_id: 't1' });
   });
 
@@ -95,19 +134,19 @@ describe('takes slice', () => {
       },
     ]);
     const state = replayFrames(log);
-    expect(state.takes.entities.k1).toMatchObject({ path: '/media/p/k1.png', thumbnail: '/media/p/k1.thumb.webp' });
+    expect(getEntity(state.takes, 'k1')).toMatchObject({ path: '/media/p/k1.png', thumbnail: '/media/p/k1.thumb.webp' });
     expect(JSON.stringify(state).toLowerCase()).not.toContain('script:');
   });
 
   it('unsafe take URLs never reach state; safe ones beside them are kept (bad-frames fixture)', () => {
     const state = replayFrames(readFixture('bad-frames'));
     expect(state.takes.ids).toEqual(['take-S009-P030-001', 'take-S009-P030-002']);
-    expect(state.takes.entities['take-S009-P030-001']).toMatchObject({
+    expect(getEntity(state.takes, 'take-S009-P030-001')).toMatchObject({
       path: '/media/proj-aurora/S009/P030/take-001.png',
       thumbnail: '/media/proj-aurora/S009/P030/take-001.thumb.webp',
     });
-    expect(state.takes.entities['take-S009-P030-002']?.path).toBeUndefined();
-    expect(state.takes.entities['take-S009-P030-002']?.thumbnail).toBeUndefined();
+    expect(getEntity(state.takes, 'take-S009-P030-002')?.path).toBeUndefined();
+    expect(getEntity(state.takes, 'take-S009-P030-002')?.thumbnail).toBeUndefined();
     expect(JSON.stringify(state.takes).toLowerCase()).not.toContain('javascript');
   });
 });

@@ -3,6 +3,7 @@ import { replayFrames, replayTimeline } from '../../src/replay/index.js';
 import { MAX_FINISHED_TASKS } from '../../src/slices/index.js';
 import type { CeleryState } from '../../src/protocol/index.js';
 import { fixtureFrames, readFixture, stamped, timeOf } from '../support/fixtures.js';
+import { entitiesOf, getEntity } from '../../src/slices/table.js';
 
 const TASK = 'celery-5b0e6c1a-2f4d-4c8e-9a7b-3d2e1f0a9c8b';
 const RANK: Record<CeleryState, number> = { PENDING: 0, STARTED: 1, RETRY: 2, PROGRESS: 2, SUCCESS: 3, FAILURE: 3, REVOKED: 3 };
@@ -14,7 +15,7 @@ function progress(task_id: string, state: CeleryState, fields: Record<string, un
 describe('tasks slice', () => {
   describe('generation-success fixture', () => {
     it('ends in SUCCESS at 100% with the result and the last step', () => {
-      const task = replayFrames(readFixture('generation-success')).tasks.entities[TASK];
+      const task = getEntity(replayFrames(readFixture('generation-success')).tasks, TASK);
       expect(task).toMatchObject({
         task_id: TASK,
         node_id: 'node-t2i-7f3a',
@@ -37,7 +38,7 @@ describe('tasks slice', () => {
       const timeline = replayTimeline(readFixture('generation-success'));
       const seen: Array<[CeleryState, string | undefined, number | undefined, number]> = [];
       for (const { state } of timeline) {
-        const task = state.tasks.entities[TASK];
+        const task = getEntity(state.tasks, TASK);
         if (!task) continue;
         const last = seen[seen.length - 1];
         const entry: [CeleryState, string | undefined, number | undefined, number] = [task.state, task.step, task.current_step, task.progress];
@@ -55,7 +56,7 @@ describe('tasks slice', () => {
     it('never lowers progress nor moves the state back at any step', () => {
       let previous: { state: CeleryState; progress: number } | undefined;
       for (const { state } of replayTimeline(readFixture('generation-success'))) {
-        const task = state.tasks.entities[TASK];
+        const task = getEntity(state.tasks, TASK);
         if (!task) continue;
         if (previous) {
           expect(task.progress).toBeGreaterThanOrEqual(previous.progress);
@@ -71,7 +72,7 @@ describe('tasks slice', () => {
       const frames = fixtureFrames('generation-success');
       const first = frames.find((f) => f.task_id === TASK)!;
       const success = frames.find((f) => f.type === 'task.progress' && f.state === 'SUCCESS')!;
-      const task = replayFrames(readFixture('generation-success')).tasks.entities[TASK]!;
+      const task = getEntity(replayFrames(readFixture('generation-success')).tasks, TASK)!;
       expect(task.firstSeenAt).toBe(Date.parse(first.timestamp!));
       expect(task.finishedAt).toBe(Date.parse(success.timestamp!));
       expect(task.updatedAt).toBe(Date.parse(success.timestamp!));
@@ -88,9 +89,9 @@ describe('tasks slice', () => {
       ]);
       const done = replayFrames(log.slice(0, 3));
       const state = replayFrames(log);
-      expect(state.tasks.entities.t1).toEqual(done.tasks.entities.t1);
-      expect(state.tasks.entities.t1).toMatchObject({ state: 'SUCCESS', progress: 100, step: 'Denoising', current_step: 18, result: { take_id: 'k1' } });
-      expect(state.tasks.entities.t1?.message).toBeUndefined();
+      expect(getEntity(state.tasks, 't1')).toEqual(getEntity(done.tasks, 't1'));
+      expect(getEntity(state.tasks, 't1')).toMatchObject({ state: 'SUCCESS', progress: 100, step: 'Denoising', current_step: 18, result: { take_id: 'k1' } });
+      expect(getEntity(state.tasks, 't1')?.message).toBeUndefined();
       expect(state.tasks.lateFramesIgnored).toBe(1);
     });
 
@@ -101,7 +102,7 @@ describe('tasks slice', () => {
         progress('t1', 'PROGRESS', { progress: 45 }),
         progress('t1', 'STARTED'),
       ]);
-      const task = replayFrames(log).tasks.entities.t1;
+      const task = getEntity(replayFrames(log).tasks, 't1');
       expect(task).toMatchObject({ state: 'FAILURE', progress: 41, message: 'CUDA out of memory', result: { exc_type: 'OutOfMemoryError' } });
       expect(task?.finishedAt).toBe(timeOf(log, 1));
       expect(replayFrames(log).tasks.lateFramesIgnored).toBe(2);
@@ -109,7 +110,7 @@ describe('tasks slice', () => {
 
     it('REVOKED is not undone by the worker\'s last PROGRESS (generation-cancel fixture)', () => {
       const state = replayFrames(readFixture('generation-cancel'));
-      const task = state.tasks.entities['celery-1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d'];
+      const task = getEntity(state.tasks, 'celery-1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d');
       // The last update before the revoke was denoising 16/40 at 41%; the late one says 20/40 at 42%.
       expect(task).toMatchObject({ state: 'REVOKED', progress: 41, message: 'Cancelled by user', step: 'Denoising', current_step: 16, total_steps: 40 });
       expect(task?.result).toEqual({ reason: 'revoked', terminated: true, signal: 'SIGTERM' });
@@ -120,7 +121,7 @@ describe('tasks slice', () => {
       const log = stamped([progress('t1', 'PROGRESS', { progress: 50 }), progress('t1', 'SUCCESS', { progress: 100 }), progress('t1', 'SUCCESS', { progress: 100 })]);
       const state = replayFrames(log);
       expect(state.tasks.finishedOrder).toEqual(['t1']);
-      expect(state.tasks.entities.t1?.finishedAt).toBe(timeOf(log, 1));
+      expect(getEntity(state.tasks, 't1')?.finishedAt).toBe(timeOf(log, 1));
       expect(state.tasks.lateFramesIgnored).toBe(1);
     });
 
@@ -132,8 +133,8 @@ describe('tasks slice', () => {
         { type: 'generation.error', node_id: 'n2', task_id: 't2', error: 'CUDA out of memory', message: 'Try standard quality' },
       ]);
       const state = replayFrames(log);
-      expect(state.tasks.entities.t1).toMatchObject({ state: 'SUCCESS', progress: 100, node_id: 'n1', finishedAt: timeOf(log, 1) });
-      expect(state.tasks.entities.t2).toMatchObject({ state: 'FAILURE', progress: 0, node_id: 'n2', message: 'Try standard quality' });
+      expect(getEntity(state.tasks, 't1')).toMatchObject({ state: 'SUCCESS', progress: 100, node_id: 'n1', finishedAt: timeOf(log, 1) });
+      expect(getEntity(state.tasks, 't2')).toMatchObject({ state: 'FAILURE', progress: 0, node_id: 'n2', message: 'Try standard quality' });
     });
   });
 
@@ -141,8 +142,8 @@ describe('tasks slice', () => {
     it('is clamped to 0..100', () => {
       const over = replayFrames(stamped([progress('t1', 'PROGRESS', { progress: 250 })]));
       const under = replayFrames(stamped([progress('t2', 'PROGRESS', { progress: -30 })]));
-      expect(over.tasks.entities.t1?.progress).toBe(100);
-      expect(under.tasks.entities.t2?.progress).toBe(0);
+      expect(getEntity(over.tasks, 't1')?.progress).toBe(100);
+      expect(getEntity(under.tasks, 't2')?.progress).toBe(0);
     });
 
     it('does not go backwards within one task', () => {
@@ -150,28 +151,28 @@ describe('tasks slice', () => {
         progress('t1', 'PROGRESS', { progress: 60, current_step: 18, total_steps: 30 }),
         progress('t1', 'PROGRESS', { progress: 35, current_step: 10, total_steps: 30 }),
       ]);
-      expect(replayFrames(log).tasks.entities.t1?.progress).toBe(60);
+      expect(getEntity(replayFrames(log).tasks, 't1')?.progress).toBe(60);
     });
 
     it('is tracked per task: a new task starts from 0', () => {
       const log = stamped([progress('t1', 'PROGRESS', { progress: 80 }), progress('t2', 'STARTED', { progress: 3 })]);
       const state = replayFrames(log);
-      expect(state.tasks.entities.t1?.progress).toBe(80);
-      expect(state.tasks.entities.t2?.progress).toBe(3);
+      expect(getEntity(state.tasks, 't1')?.progress).toBe(80);
+      expect(getEntity(state.tasks, 't2')?.progress).toBe(3);
     });
   });
 
   describe('state order', () => {
     it('a late STARTED after PROGRESS keeps PROGRESS', () => {
       const log = stamped([progress('t1', 'STARTED'), progress('t1', 'PROGRESS', { progress: 30 }), progress('t1', 'STARTED', { progress: 5 })]);
-      const task = replayFrames(log).tasks.entities.t1;
+      const task = getEntity(replayFrames(log).tasks, 't1');
       expect(task?.state).toBe('PROGRESS');
       expect(task?.progress).toBe(30);
     });
 
     it('a late PENDING after STARTED keeps STARTED', () => {
       const log = stamped([progress('t1', 'STARTED', { progress: 2 }), progress('t1', 'PENDING')]);
-      expect(replayFrames(log).tasks.entities.t1?.state).toBe('STARTED');
+      expect(getEntity(replayFrames(log).tasks, 't1')?.state).toBe('STARTED');
     });
   });
 
@@ -185,11 +186,11 @@ describe('tasks slice', () => {
       expect(state.tasks.finishedOrder[0]).toBe('t37');
       expect(state.tasks.finishedOrder[MAX_FINISHED_TASKS - 1]).toBe(`t${total - 1}`);
       expect(state.tasks.ids).toHaveLength(MAX_FINISHED_TASKS + 1);
-      expect(state.tasks.entities.t36).toBeUndefined();
-      expect(state.tasks.entities.t37?.state).toBe('SUCCESS');
+      expect(getEntity(state.tasks, 't36')).toBeUndefined();
+      expect(getEntity(state.tasks, 't37')?.state).toBe('SUCCESS');
       // A running task is never evicted by finished ones.
-      expect(state.tasks.entities.running).toMatchObject({ state: 'PROGRESS', progress: 10 });
-      expect(Object.keys(state.tasks.entities)).toHaveLength(MAX_FINISHED_TASKS + 1);
+      expect(getEntity(state.tasks, 'running')).toMatchObject({ state: 'PROGRESS', progress: 10 });
+      expect(Object.keys(entitiesOf(state.tasks))).toHaveLength(MAX_FINISHED_TASKS + 1);
     });
   });
 });
@@ -200,8 +201,8 @@ describe('step counts', () => {
       { type: 'task.progress', task_id: 'tc', node_id: 'nc', state: 'PROGRESS', progress: 90, step: 'Denoising 30/30', current_step: 30, total_steps: 30 },
       { type: 'task.progress', task_id: 'tc', node_id: 'nc', state: 'PROGRESS', progress: 95, step: 'Decoding latents' },
     ]);
-    expect(state.tasks.entities.tc).toMatchObject({ step: 'Decoding latents', current_step: undefined, total_steps: undefined });
-    expect(state.nodes.entities.nc).toMatchObject({ step: 'Decoding latents', current_step: undefined, total_steps: undefined });
+    expect(getEntity(state.tasks, 'tc')).toMatchObject({ step: 'Decoding latents', current_step: undefined, total_steps: undefined });
+    expect(getEntity(state.nodes, 'nc')).toMatchObject({ step: 'Decoding latents', current_step: undefined, total_steps: undefined });
   });
 
   it('counts alone update the counts of the current step', () => {
@@ -209,7 +210,7 @@ describe('step counts', () => {
       { type: 'task.progress', task_id: 'tc', node_id: 'nc', state: 'PROGRESS', progress: 10, step: 'Denoising', current_step: 3, total_steps: 30 },
       { type: 'task.progress', task_id: 'tc', node_id: 'nc', state: 'PROGRESS', progress: 12, current_step: 4 },
     ]);
-    expect(state.nodes.entities.nc).toMatchObject({ step: 'Denoising', current_step: 4, total_steps: 30 });
+    expect(getEntity(state.nodes, 'nc')).toMatchObject({ step: 'Denoising', current_step: 4, total_steps: 30 });
   });
 });
 
@@ -219,8 +220,8 @@ describe('messages', () => {
       { type: 'task.progress', task_id: 'tm', node_id: 'nm', state: 'PROGRESS', progress: 50, message: 'Sampler: DPM++ 2M, cfg 7' },
       { type: 'task.progress', task_id: 'tm', node_id: 'nm', state: 'SUCCESS', progress: 100 },
     ]);
-    expect(state.tasks.entities.tm?.message).toBeUndefined();
-    expect(state.nodes.entities.nm?.message).toBeUndefined();
+    expect(getEntity(state.tasks, 'tm')?.message).toBeUndefined();
+    expect(getEntity(state.nodes, 'nm')?.message).toBeUndefined();
   });
 
   it('a finished task keeps the message it came with', () => {
@@ -228,6 +229,6 @@ describe('messages', () => {
       { type: 'task.progress', task_id: 'tm', state: 'PROGRESS', progress: 50, message: 'Sampler' },
       { type: 'task.progress', task_id: 'tm', state: 'FAILURE', message: 'CUDA out of memory' },
     ]);
-    expect(state.tasks.entities.tm?.message).toBe('CUDA out of memory');
+    expect(getEntity(state.tasks, 'tm')?.message).toBe('CUDA out of memory');
   });
 });

@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
+import { getEntity } from '../../src/slices/table.js';
 
 // Redux Toolkit picks the DevTools extension's compose when its module loads, so a stand-in
 // extension goes on `window` before anything imports it, and `window` is removed again once the
@@ -219,11 +220,11 @@ describe('createRealtimeStore', () => {
     // A preloaded state is the caller's plain object (not frozen by immer): mutate it by hand.
     const preloaded = JSON.parse(JSON.stringify(source.getState())) as RealtimeState;
     const store = build({ preloadedState: preloaded });
-    preloaded.nodes.entities['node-1']!.progress = 5;
+    getEntity(preloaded.nodes, 'node-1')!.progress = 5;
     expect(() => store.dispatch({ type: 'test/anything' })).toThrow(/mutation/i);
     // The state the reducers produce is frozen, so it cannot be mutated in the first place.
     for (const action of framesToActions(sessionFrames(1))) source.dispatch(action);
-    expect(Object.isFrozen(source.getState().nodes.entities['node-1'])).toBe(true);
+    expect(Object.isFrozen(getEntity(source.getState().nodes, 'node-1'))).toBe(true);
     expectSilentChecks();
   });
 });

@@ -27,6 +27,7 @@ import {
   type RealtimeState,
 } from '../../src/slices/index.js';
 import { selectNodeVisual, selectTakesByNode } from '../../src/selectors/index.js';
+import { getEntity } from '../../src/slices/table.js';
 
 // -----------------------------------------------------------------------------------------------
 // A recorded generation flow, inline: the user starts a generation, the agents prepare it,
@@ -132,23 +133,23 @@ function dispatchAll(store: ReturnType<typeof instrumentedStore>, actions: reado
 
 /** What every state, however reached, must satisfy for the UI to draw it. */
 function checkInvariants(state: RealtimeState, label: string) {
-  const generating = state.nodes.ids.filter((id) => state.nodes.entities[id]!.status === 'generating');
+  const generating = state.nodes.ids.filter((id) => getEntity(state.nodes, id)!.status === 'generating');
   expect([...state.nodes.generating_ids].sort(), `${label}: generating_ids`).toEqual([...generating].sort());
   expect(new Set(state.nodes.generating_ids).size, `${label}: generating_ids has duplicates`).toBe(
     state.nodes.generating_ids.length,
   );
   for (const id of state.tasks.ids) {
-    const task = state.tasks.entities[id]!;
+    const task = getEntity(state.tasks, id)!;
     expect(task.progress, `${label}: task ${id} progress`).toBeGreaterThanOrEqual(0);
     expect(task.progress, `${label}: task ${id} progress`).toBeLessThanOrEqual(100);
   }
   for (const id of state.nodes.ids) {
-    const node = state.nodes.entities[id]!;
+    const node = getEntity(state.nodes, id)!;
     expect(node.progress, `${label}: node ${id} progress`).toBeGreaterThanOrEqual(0);
     expect(node.progress, `${label}: node ${id} progress`).toBeLessThanOrEqual(100);
     // A spinner for a task Celery has finished would spin forever.
     if (node.status === 'generating' && node.task_id !== undefined) {
-      const task = state.tasks.entities[node.task_id];
+      const task = getEntity(state.tasks, node.task_id);
       if (task) expect(isTerminalCeleryState(task.state), `${label}: node ${id} generating for finished task ${task.task_id}`).toBe(false);
     }
   }
@@ -159,8 +160,8 @@ function checkInvariants(state: RealtimeState, label: string) {
 /** A finished Celery task never goes back to a running state from one state to the next. */
 function checkNoTaskReopened(previous: RealtimeState, next: RealtimeState, label: string) {
   for (const id of previous.tasks.ids) {
-    const before = previous.tasks.entities[id]!;
-    const after = next.tasks.entities[id];
+    const before = getEntity(previous.tasks, id)!;
+    const after = getEntity(next.tasks, id);
     if (!isTerminalCeleryState(before.state) || !after) continue;
     expect(after.state, `${label}: task ${id} reopened`).toBe(before.state);
     expect(after.progress, `${label}: task ${id} progress moved after it finished`).toBe(before.progress);
@@ -305,7 +306,7 @@ describe('toggling the actions that matter', () => {
     checkAgainstReplay(store, 'without generation.completed');
     expect(selectNodeVisual(skipped, NODE)).toMatchObject({ status: 'completed', showSpinner: false, progress: 100 });
     expect(selectTakesByNode(skipped, NODE).map((take) => take.take_number)).toEqual([3]);
-    expect(skipped.tasks.entities[TASK]?.state).toBe('SUCCESS');
+    expect(getEntity(skipped.tasks, TASK)?.state).toBe('SUCCESS');
 
     store.liftedStore.dispatch(ActionCreators.toggleAction(id));
     expect(lifted(store).skippedActionIds).toEqual([]);
@@ -344,8 +345,8 @@ describe('toggling the actions that matter', () => {
     const { computedStates } = lifted(store);
     // The skipped index repeats the state before it; the node's progress never decreases.
     expect(computedStates[middle]!.state).toBe(computedStates[middle - 1]!.state);
-    const progress = computedStates.map((entry) => entry.state.nodes.entities[NODE]?.progress ?? 0);
-    const completedAt = computedStates.findIndex((entry) => entry.state.nodes.entities[NODE]?.status === 'completed');
+    const progress = computedStates.map((entry) => getEntity(entry.state.nodes, NODE)?.progress ?? 0);
+    const completedAt = computedStates.findIndex((entry) => getEntity(entry.state.nodes, NODE)?.status === 'completed');
     for (let i = 1; i < completedAt; i++) expect(progress[i]).toBeGreaterThanOrEqual(progress[i - 1]!);
     // A completed run ends the same with or without one progress report...
     const skipped = store.getState();
@@ -367,7 +368,7 @@ describe('toggling the actions that matter', () => {
     const commandId = idOf(actions, (action) => startGeneration.match(action));
     store.liftedStore.dispatch(ActionCreators.toggleAction(commandId));
     checkAgainstReplay(store, 'without the start command');
-    expect(store.getState().nodes.entities[NODE]?.pending).toBeUndefined();
+    expect(getEntity(store.getState().nodes, NODE)?.pending).toBeUndefined();
     store.liftedStore.dispatch(ActionCreators.toggleAction(commandId));
     expect(store.getState()).toEqual(final);
 
@@ -386,7 +387,7 @@ describe('toggling the actions that matter', () => {
     expect(selectNodeVisual(store.getState(), NODE)).toMatchObject({ status: 'completed', pending: undefined });
   });
 
-  it.skipIf(!fixtureNames.includes('generation-success.jsonl'))(
+  it(
     'fixture generation-success: skipping generation.completed, then a middle PROGRESS, then restoring',
     () => {
       const actions = fixtureActions('generation-success.jsonl');

@@ -1,5 +1,6 @@
 /** Comparing the state two runs of the same events made, whatever their timing. */
 import type { RealtimeState } from '../../src/slices/index.js';
+import { entitiesOf, type Table } from '../../src/slices/table.js';
 
 /** The value without receive times (`at`, `*At`) and the `stale` mark, which depend on timing. */
 export function timeless(value: unknown): unknown {
@@ -14,8 +15,23 @@ export function timeless(value: unknown): unknown {
 
 /** The state the events alone make: command nodes (the client's own requests) left out. */
 export function domain(state: RealtimeState) {
-  const nodes = { ...state.nodes, ids: state.nodes.ids.filter((id) => !id.startsWith('cmd-')), entities: { ...state.nodes.entities } };
+  const nodes = plain(state.nodes);
+  nodes.ids = nodes.ids.filter((id) => !id.startsWith('cmd-'));
   for (const id of Object.keys(nodes.entities)) if (id.startsWith('cmd-')) delete nodes.entities[id];
   const { tasks, takes, agents, narrative, prompts, activity } = state;
-  return timeless({ tasks, nodes, takes, agents, narrative, prompts, activity });
+  return timeless({
+    tasks: plain(tasks),
+    nodes,
+    takes: plain(takes),
+    agents: plain(agents),
+    narrative: { ...narrative, beats: plain(narrative.beats) },
+    prompts: plain(prompts),
+    activity,
+  });
+}
+
+/** A table as `{ ids, entities }` (and its other fields), without its shards. */
+function plain<T, S extends Table<T>>(table: S & Table<T>) {
+  const { shards: _shards, ...rest } = table;
+  return { ...rest, ids: [...table.ids], entities: entitiesOf<T>(table) };
 }

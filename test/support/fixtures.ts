@@ -6,6 +6,7 @@ import { expect } from 'vitest';
 import type { UnknownAction } from '@reduxjs/toolkit';
 import { realtimeReducer, type RealtimeState } from '../../src/slices/index.js';
 import { splitJsonl } from '../../src/replay/index.js';
+import { getEntity } from '../../src/slices/table.js';
 
 export const FIXTURE_NAMES = [
   'generation-success',
@@ -98,7 +99,7 @@ export function reduceAll(actions: readonly UnknownAction[], state: RealtimeStat
 
 /** Ids of nodes whose status is 'generating', in table order. */
 export function generatingNodeIds(state: RealtimeState): string[] {
-  return state.nodes.ids.filter((id) => state.nodes.entities[id]?.status === 'generating');
+  return state.nodes.ids.filter((id) => getEntity(state.nodes, id)?.status === 'generating');
 }
 
 /** nodes.generating_ids equals the set of generating nodes, with no duplicates. */

@@ -16,6 +16,7 @@ import {
   type RealtimeStoreOptions,
 } from '../../src/index.js';
 import { createRecordedBackend, type RecordedBackend } from '../../src/testing/index.js';
+import { getEntity } from '../../src/slices/table.js';
 
 const URL = 'ws://canvas.test/ws';
 const FIXTURE = new globalThis.URL('../fixtures/generation-success.jsonl', import.meta.url);
@@ -100,7 +101,7 @@ describe('createRecordedBackend (msw)', () => {
 
     expect(done.connection).toMatchObject({ status: 'connected', sessionReady: true, capabilities: ['ack', 'seq', 'replay'] });
     expect(done.outbox).toMatchObject({ entries: [], delivered: 1 }); // acked live, by its real command id
-    expect(done.nodes.entities[NODE]).toMatchObject({ status: 'completed', progress: 100 });
+    expect(getEntity(done.nodes, NODE)).toMatchObject({ status: 'completed', progress: 100 });
     expect(domain(done)).toEqual(domain(expected));
     expect(done.frames.rejected.total).toBe(0);
     expect(backend.sent.map((f) => f.type).filter((t) => t !== 'ping')).toEqual(['session.init', 'subscribe', 'start_generation']);
@@ -115,7 +116,7 @@ describe('createRecordedBackend (msw)', () => {
     client.dispatch(connect());
 
     await backend.played;
-    const done = await until(client, (s) => s.nodes.entities[NODE]?.status === 'completed' && s.outbox.entries.length === 0, 'completed node');
+    const done = await until(client, (s) => getEntity(s.nodes, NODE)?.status === 'completed' && s.outbox.entries.length === 0, 'completed node');
     expect(done.connection.capabilities).toEqual([]);
     expect(done.sync.lastSeq).toEqual({}); // no seq on the wire
     expect(done.frames.recent.some((r) => r.frame.type === 'ack' || r.frame.seq !== undefined)).toBe(false);
@@ -145,7 +146,7 @@ describe('createRecordedBackend (msw)', () => {
     await backend.played;
     const closed = await until(client, (s) => s.connection.lastClose?.code === 1012, 'the 1012 close');
     // The frame sent just before the close arrived: seq was numbered 1..3 by the backend.
-    expect(closed.nodes.entities.n1).toMatchObject({ status: 'completed', output_path: '/media/n1.png' });
+    expect(getEntity(closed.nodes, 'n1')).toMatchObject({ status: 'completed', output_path: '/media/n1.png' });
     expect(closed.sync.lastSeq).toEqual({ p1: 3 });
 
     // The client comes back; the backend knows its session and does not play the log again.
