@@ -70,7 +70,7 @@ class ActivityPass {
 
   constructor(private readonly base: ActivityState) {
     this.next = { ...base };
-    this.feed = base.feed.slice();
+    this.feed = [...base.feed];
   }
 
   project(projectId: string): ProjectActivity {

@@ -52,7 +52,7 @@ class AgentsPass {
 
   constructor(readonly base: AgentsState) {
     this.table = new TableWork(base, (agent) => ({ ...agent }));
-    this.handoffs = base.handoffs.slice();
+    this.handoffs = [...base.handoffs];
   }
 
   commit(): AgentsState {

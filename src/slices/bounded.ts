@@ -23,7 +23,9 @@ export function appendBounded<T>(list: T[], items: readonly T[], max: number): A
     return { list, dropped: [] };
   }
   const plain: readonly T[] = isDraft(list) ? (current(list as never) as readonly T[]) : list;
-  const all = plain.concat(items);
+  // Spread, not concat: state arrays are frozen, and V8 copies frozen arrays with slice/concat
+  // on a slow path (about 20x slower for a few hundred items; see ./cow.ts).
+  const all = [...plain, ...items];
   const cut = all.length - max;
   return { list: all.slice(cut), dropped: all.slice(0, cut) };
 }

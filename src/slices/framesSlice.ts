@@ -77,7 +77,7 @@ class FramesPass {
 
   commit(): FramesState {
     if (this.recent.length > 0) {
-      const merged = this.base.recent.concat(this.recent);
+      const merged = [...this.base.recent, ...this.recent];
       this.next.recent = merged.length > MAX_RECENT_FRAMES ? merged.slice(merged.length - MAX_RECENT_FRAMES) : merged;
     }
     return freezeDeep(this.next);

@@ -61,9 +61,9 @@ function link(list: string[], id: string) {
 
 const cloneBeat = (beat: BeatRecord): BeatRecord => ({
   ...beat,
-  node_ids: beat.node_ids.slice(),
-  task_ids: beat.task_ids.slice(),
-  take_ids: beat.take_ids.slice(),
+  node_ids: [...beat.node_ids],
+  task_ids: [...beat.task_ids],
+  take_ids: [...beat.take_ids],
 });
 
 /**
@@ -80,7 +80,7 @@ class NarrativePass {
   constructor(private readonly base: NarrativeState) {
     this.next = { ...base };
     this.beats = new TableWork(base.beats, cloneBeat);
-    this.completed = base.completed_beats.slice();
+    this.completed = [...base.completed_beats];
   }
 
   ensureBeat(name: string): BeatRecord {
@@ -96,7 +96,7 @@ class NarrativePass {
     if (current === beatName) return;
     this.byTask ??= copyDictionary(this.base.beat_by_task);
     if (current === undefined) {
-      const { list, dropped } = appendBounded((this.order ??= this.base.beat_task_order.slice()), [taskId], MAX_BEAT_LINKS);
+      const { list, dropped } = appendBounded((this.order ??= [...this.base.beat_task_order]), [taskId], MAX_BEAT_LINKS);
       this.order = list;
       for (const id of dropped) delete this.byTask[id];
     }

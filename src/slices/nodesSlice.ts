@@ -83,8 +83,8 @@ export interface NodesState extends Table<NodeRecord> {
 
 const cloneNode = (node: NodeRecord): NodeRecord => ({
   ...node,
-  past_task_ids: node.past_task_ids.slice(),
-  take_ids: node.take_ids.slice(),
+  past_task_ids: [...node.past_task_ids],
+  take_ids: [...node.take_ids],
 });
 
 /** One copy-on-write pass over the nodes table: a frame, a burst of frames, or a command. */
@@ -94,7 +94,7 @@ class NodesPass {
 
   constructor(private readonly base: NodesState) {
     this.table = new TableWork(base, cloneNode);
-    this.generating = base.generating_ids.slice();
+    this.generating = [...base.generating_ids];
   }
 
   peek(id: string) {

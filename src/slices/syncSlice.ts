@@ -66,7 +66,7 @@ class SyncPass {
   addGap(gap: SeqGap) {
     if (!this.gapsCopied) {
       this.gapsCopied = true;
-      this.next.gaps = this.base.gaps.slice();
+      this.next.gaps = [...this.base.gaps];
     }
     this.next.gaps = appendBounded(this.next.gaps, [gap], MAX_GAPS).list;
   }

@@ -65,7 +65,7 @@ export const takesReducer = passReducer<TakesState, TakesPass>({
   commit: (pass) => {
     const ids = pass.currentIds();
     const excess = ids.length - MAX_TAKES;
-    if (excess > 0) pass.remove(ids.slice(0, excess));
+    if (excess > 0) pass.remove([...ids].slice(0, excess));
     const next = pass.commit();
     return next ? Object.freeze({ ...pass.state, ...next, evicted: pass.state.evicted + Math.max(0, excess) }) : pass.state;
   },

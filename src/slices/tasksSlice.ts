@@ -59,18 +59,18 @@ const STATE_RANK: Record<CeleryState, number> = {
  */
 class TasksPass {
   readonly table: TableWork<TaskRecord>;
-  finishedOrder: string[];
+  /** Copied on the first finish of the pass (most bursts finish no task). */
+  finishedOrder?: string[];
   lateFramesIgnored: number;
 
-  constructor(private readonly base: TasksState) {
+  constructor(readonly base: TasksState) {
     this.table = new TableWork(base, (task) => ({ ...task }));
-    this.finishedOrder = base.finishedOrder.slice();
     this.lateFramesIgnored = base.lateFramesIgnored;
   }
 
   commit(): TasksState {
     const table = this.table.commit();
-    const finishedOrder = settleArray(this.finishedOrder, this.base.finishedOrder) as string[];
+    const finishedOrder = this.finishedOrder ? (settleArray(this.finishedOrder, this.base.finishedOrder) as string[]) : this.base.finishedOrder;
     if (!table && finishedOrder === this.base.finishedOrder && this.lateFramesIgnored === this.base.lateFramesIgnored) return this.base;
     return Object.freeze({ ...this.base, ...table, finishedOrder, lateFramesIgnored: this.lateFramesIgnored });
   }
@@ -82,7 +82,7 @@ function ensureTask(pass: TasksPass, taskId: string, at: number): TaskRecord {
 
 function finish(pass: TasksPass, task: TaskRecord, at: number) {
   task.finishedAt = at;
-  const { list, dropped } = appendBounded(pass.finishedOrder, [task.task_id], MAX_FINISHED_TASKS);
+  const { list, dropped } = appendBounded((pass.finishedOrder ??= [...pass.base.finishedOrder]), [task.task_id], MAX_FINISHED_TASKS);
   pass.finishedOrder = list;
   if (dropped.length > 0) pass.table.remove(dropped);
 }
