@@ -8,7 +8,7 @@
 import type { AgentType } from '../protocol/index.js';
 import { appendBounded, clampPercent } from './bounded.js';
 import { agentAssigned, agentCompleted, agentHandedOff, agentProgressed } from './frameEvents.js';
-import { freezeDeep, passCaseFor, passReducer, settleArray, TableWork } from './cow.js';
+import { freeze, freezeDeep, passCaseFor, passReducer, settleArray, TableWork } from './cow.js';
 import { emptyTable, type Table } from './table.js';
 
 export type AgentStatus = 'idle' | 'working' | 'completed';
@@ -59,7 +59,7 @@ class AgentsPass {
     const table = this.table.commit();
     const handoffs = settleArray(this.handoffs, this.base.handoffs) as Handoff[];
     if (!table && handoffs === this.base.handoffs) return this.base;
-    return Object.freeze({ ...this.base, ...table, handoffs });
+    return freeze({ ...this.base, ...table, handoffs });
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import type { UnknownAction } from '@reduxjs/toolkit';
 import { isSafeKey, type InboundFrame, type RejectReason } from '../protocol/index.js';
-import { freezeDeep, passReducer, type PassCase } from './cow.js';
+import { freeze, freezeDeep, passReducer, type PassCase } from './cow.js';
 import { listenerFailed } from './deliveryEvents.js';
 import {
   duplicateFrameDropped,
@@ -133,5 +133,5 @@ export const framesReducer = passReducer<FramesState, FramesPass>({
   open: (state) => new FramesPass(state),
   commit: (pass) => pass.commit(),
   otherwise: (state, action: UnknownAction) =>
-    listenerFailed.match(action) ? Object.freeze({ ...state, listenerErrors: state.listenerErrors + 1 }) : state,
+    listenerFailed.match(action) ? freeze({ ...state, listenerErrors: state.listenerErrors + 1 }) : state,
 });

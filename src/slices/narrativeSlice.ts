@@ -11,7 +11,7 @@ import type { StructureType } from '../protocol/index.js';
 import { isSafeKey } from '../protocol/index.js';
 import { appendBounded, pushUnique } from './bounded.js';
 import { startGeneration } from './commands.js';
-import { copyDictionary, freezeDeep, passCaseFor, passReducer, settleArray, TableWork } from './cow.js';
+import { copyDictionary, freeze, freezeDeep, passCaseFor, passReducer, settleArray, TableWork } from './cow.js';
 import { emptyTable, type Table } from './table.js';
 import { beatReached, generationCompleted, generationStarted, narrativeProgressed } from './frameEvents.js';
 
@@ -106,9 +106,9 @@ class NarrativePass {
   commit(): NarrativeState {
     const { base, next } = this;
     const beats = this.beats.commit();
-    if (beats) next.beats = Object.freeze({ ...base.beats, ...beats });
+    if (beats) next.beats = freeze({ ...base.beats, ...beats });
     next.completed_beats = settleArray(this.completed, base.completed_beats) as string[];
-    if (this.byTask) next.beat_by_task = Object.freeze(this.byTask);
+    if (this.byTask) next.beat_by_task = freeze(this.byTask);
     if (this.order) next.beat_task_order = settleArray(this.order, base.beat_task_order) as string[];
     for (const key of Object.keys(next) as Array<keyof NarrativeState>) {
       if (next[key] !== base[key]) return freezeDeep(next);

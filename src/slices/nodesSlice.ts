@@ -11,7 +11,7 @@ import { isSafeKey, type AgentType, type CeleryState, type Take } from '../proto
 import { appendBounded, clampPercent, pushUnique } from './bounded.js';
 import { cancelGeneration, startGeneration } from './commands.js';
 import { commandInvalid, nodesMarkedStale } from './deliveryEvents.js';
-import { freezeDeep, passCaseFor, passReducer, settleArray, TableWork } from './cow.js';
+import { freeze, freezeDeep, passCaseFor, passReducer, settleArray, TableWork } from './cow.js';
 import { emptyTable, type Table } from './table.js';
 import {
   agentAssigned,
@@ -114,7 +114,7 @@ class NodesPass {
     const table = this.table.commit();
     const generating = settleArray(this.generating, this.base.generating_ids) as string[];
     if (!table && generating === this.base.generating_ids) return this.base;
-    return Object.freeze({ ...this.base, ...table, generating_ids: generating });
+    return freeze({ ...this.base, ...table, generating_ids: generating });
   }
 }
 

@@ -10,7 +10,7 @@
  */
 import type { Take } from '../protocol/index.js';
 import { generationCompleted, nodeStateChanged } from './frameEvents.js';
-import { freezeDeep, passCaseFor, passReducer, TableWork } from './cow.js';
+import { freeze, freezeDeep, passCaseFor, passReducer, TableWork } from './cow.js';
 import { emptyTable, type Table } from './table.js';
 
 export interface TakeRecord extends Take {
@@ -67,7 +67,7 @@ export const takesReducer = passReducer<TakesState, TakesPass>({
     const excess = ids.length - MAX_TAKES;
     if (excess > 0) pass.remove([...ids].slice(0, excess));
     const next = pass.commit();
-    return next ? Object.freeze({ ...pass.state, ...next, evicted: pass.state.evicted + Math.max(0, excess) }) : pass.state;
+    return next ? freeze({ ...pass.state, ...next, evicted: pass.state.evicted + Math.max(0, excess) }) : pass.state;
   },
   cases: new Map([
     on(generationCompleted, (table, { payload: { frame, receivedAt } }) => {

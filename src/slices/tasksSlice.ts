@@ -8,7 +8,7 @@
 import type { UnknownAction } from '@reduxjs/toolkit';
 import { isTerminalCeleryState, type CeleryState } from '../protocol/index.js';
 import { appendBounded, clampPercent } from './bounded.js';
-import { freezeDeep, settleArray, TableWork } from './cow.js';
+import { freeze, freezeDeep, settleArray, TableWork } from './cow.js';
 import { framesBatched, generationCompleted, generationFailed, generationStarted, taskProgressReceived } from './frameEvents.js';
 import type { MatchableCreator } from './ingestCases.js';
 import { applyStep } from './steps.js';
@@ -72,7 +72,7 @@ class TasksPass {
     const table = this.table.commit();
     const finishedOrder = this.finishedOrder ? (settleArray(this.finishedOrder, this.base.finishedOrder) as string[]) : this.base.finishedOrder;
     if (!table && finishedOrder === this.base.finishedOrder && this.lateFramesIgnored === this.base.lateFramesIgnored) return this.base;
-    return Object.freeze({ ...this.base, ...table, finishedOrder, lateFramesIgnored: this.lateFramesIgnored });
+    return freeze({ ...this.base, ...table, finishedOrder, lateFramesIgnored: this.lateFramesIgnored });
   }
 }
 

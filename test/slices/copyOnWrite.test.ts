@@ -5,7 +5,7 @@
  * (and so every memoized selector) as it was.
  */
 import type { UnknownAction } from '@reduxjs/toolkit';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { burstSizes, generateTraffic } from '../../bench/traffic.js';
 import { framesBatched, ingestFrame, realtimeReducer, type IngestAction, type RealtimeState } from '../../src/slices/index.js';
 import { TableWork } from '../../src/slices/cow.js';
@@ -129,5 +129,26 @@ describe('copy-on-write passes (tasks, nodes)', () => {
     expect(getEntity(result, 'a')).toBeUndefined();
     expect(getEntity(result, 'b')).toBe(original('b'));
     expect(Object.isFrozen(getEntity(result, 'c')!.list)).toBe(true);
+  });
+});
+
+describe('freezing', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+    vi.resetModules();
+  });
+
+  it('freezes what a pass makes outside production, and nothing in production', async () => {
+    for (const [mode, frozen] of [['development', true], ['test', true], ['production', false]] as const) {
+      vi.stubEnv('NODE_ENV', mode);
+      vi.resetModules();
+      const slices = await import('../../src/slices/index.js');
+      const table = await import('../../src/slices/table.js');
+      let state = slices.realtimeReducer(undefined, { type: '@@test/init' });
+      const frame = JSON.stringify({ type: 'task.progress', task_id: 't1', node_id: 'n1', state: 'PROGRESS', progress: 5 });
+      state = slices.realtimeReducer(state, slices.ingestFrame(frame, 1).action as UnknownAction);
+      const node = table.getEntity(state.nodes, 'n1')!;
+      expect([Object.isFrozen(state.nodes), Object.isFrozen(node), Object.isFrozen(node.past_task_ids)], mode).toEqual([frozen, frozen, frozen]);
+    }
   });
 });
