@@ -64,13 +64,13 @@ const initialState: ActivityState = freezeDeep({ feed: [], next_id: 1, projects:
 /** One pass of activity frames (a frame, or a burst): plain copies made on write. */
 class ActivityPass {
   readonly next: ActivityState;
-  feed: ActivityItem[];
+  /** Copied on the pass's first item (most bursts carry none). */
+  feed?: ActivityItem[];
   private readonly projectsWritten = new Set<string>();
   private processesCopied = false;
 
   constructor(private readonly base: ActivityState) {
     this.next = { ...base };
-    this.feed = [...base.feed];
   }
 
   project(projectId: string): ProjectActivity {
@@ -93,7 +93,7 @@ class ActivityPass {
 
   commit(): ActivityState {
     const { base, next } = this;
-    next.feed = this.feed;
+    next.feed = this.feed ?? base.feed;
     // A frame that leaves its project's summary as it was keeps the summary (and the table).
     let projectsChanged = false;
     for (const id of this.projectsWritten) {
@@ -109,7 +109,7 @@ class ActivityPass {
 
 function record(pass: ActivityPass, frame: ActivityFrame, at: number) {
   const state = pass.next;
-  pass.feed = appendBounded(pass.feed, [{ id: state.next_id, at, frame }], MAX_ACTIVITY_ITEMS).list;
+  pass.feed = appendBounded((pass.feed ??= [...pass.next.feed]), [{ id: state.next_id, at, frame }], MAX_ACTIVITY_ITEMS).list;
   state.next_id += 1;
   const summary = pass.project(frame.project_id);
   switch (frame.type) {

@@ -9,10 +9,10 @@
 
 import type { StructureType } from '../protocol/index.js';
 import { isSafeKey } from '../protocol/index.js';
-import { appendBounded, pushUnique } from './bounded.js';
+import { pushUnique } from './bounded.js';
 import { startGeneration } from './commands.js';
-import { copyDictionary, freeze, freezeDeep, passCaseFor, passReducer, settleArray, TableWork } from './cow.js';
-import { emptyTable, type Table } from './table.js';
+import { freeze, freezeDeep, passCaseFor, passReducer, settleArray, TableWork } from './cow.js';
+import { emptyTable, getEntity, type Table } from './table.js';
 import { beatReached, generationCompleted, generationStarted, narrativeProgressed } from './frameEvents.js';
 
 export interface BeatRecord {
@@ -39,9 +39,13 @@ export interface NarrativeState {
   /** Beats reached, in order, each once. */
   completed_beats: string[];
   beats: Table<BeatRecord>;
-  /** Which beat each recent generation task serves (bounded, oldest dropped). */
-  beat_by_task: Record<string, string>;
-  beat_task_order: string[];
+  /** Which beat each recent generation task serves (MAX_BEAT_LINKS, oldest dropped first). */
+  beat_by_task: Table<TaskBeat>;
+}
+
+export interface TaskBeat {
+  task_id: string;
+  beat_name: string;
 }
 
 export const MAX_BEAT_LINKS = 1_000;
@@ -51,31 +55,33 @@ export const MAX_LINKS_PER_BEAT = 200;
 const initialState: NarrativeState = {
   completed_beats: [],
   beats: emptyTable<BeatRecord>(),
-  beat_by_task: {},
-  beat_task_order: [],
+  beat_by_task: emptyTable<TaskBeat>(),
 };
 
-function link(list: string[], id: string) {
-  if (list.length < MAX_LINKS_PER_BEAT) pushUnique(list, id);
+type LinkList = 'node_ids' | 'task_ids' | 'take_ids';
+
+/**
+ * Links an id to a beat: the list is replaced by a longer copy only when the id is new and the
+ * list not full, so a beat whose lists are full (a long session) is written without copying them.
+ */
+function link(beat: BeatRecord, list: LinkList, id: string) {
+  const ids = beat[list];
+  if (ids.length >= MAX_LINKS_PER_BEAT || ids.includes(id)) return;
+  beat[list] = [...ids, id];
 }
 
-const cloneBeat = (beat: BeatRecord): BeatRecord => ({
-  ...beat,
-  node_ids: [...beat.node_ids],
-  task_ids: [...beat.task_ids],
-  take_ids: [...beat.take_ids],
-});
+/** Shallow: link() replaces a list instead of pushing to it. */
+const cloneBeat = (beat: BeatRecord): BeatRecord => ({ ...beat });
 
 /**
  * One copy-on-write pass of frames over the narrative (see ./cow.ts): plain copies made on
- * write, the task -> beat map (1,000 entries once full) copied at most once per pass.
+ * write; the beats and the task -> beat links are sharded tables.
  */
 class NarrativePass {
   readonly next: NarrativeState;
   readonly beats: TableWork<BeatRecord>;
   readonly completed: string[];
-  private byTask?: Record<string, string>;
-  private order?: string[];
+  private byTask?: TableWork<TaskBeat>;
 
   constructor(private readonly base: NarrativeState) {
     this.next = { ...base };
@@ -88,19 +94,21 @@ class NarrativePass {
   }
 
   beatOfTask(taskId: string): string | undefined {
-    return (this.byTask ?? this.base.beat_by_task)[taskId];
+    return (this.byTask ? this.byTask.peek(taskId) : getEntity(this.base.beat_by_task, taskId))?.beat_name;
   }
 
   rememberTaskBeat(taskId: string, beatName: string) {
-    const current = this.beatOfTask(taskId);
-    if (current === beatName) return;
-    this.byTask ??= copyDictionary(this.base.beat_by_task);
-    if (current === undefined) {
-      const { list, dropped } = appendBounded((this.order ??= [...this.base.beat_task_order]), [taskId], MAX_BEAT_LINKS);
-      this.order = list;
-      for (const id of dropped) delete this.byTask[id];
+    const links = (this.byTask ??= new TableWork(this.base.beat_by_task, (link) => ({ ...link })));
+    const current = links.peek(taskId);
+    if (current?.beat_name === beatName) return;
+    if (current) {
+      links.edit(taskId)!.beat_name = beatName;
+      return;
     }
-    this.byTask[taskId] = beatName;
+    links.add(taskId, { task_id: taskId, beat_name: beatName });
+    // One link added at a time: at most one over the bound, the oldest (ids keep arrival order).
+    const ids = links.currentIds();
+    if (ids.length > MAX_BEAT_LINKS) links.remove([ids[0]!]);
   }
 
   commit(): NarrativeState {
@@ -108,8 +116,8 @@ class NarrativePass {
     const beats = this.beats.commit();
     if (beats) next.beats = freeze({ ...base.beats, ...beats });
     next.completed_beats = settleArray(this.completed, base.completed_beats) as string[];
-    if (this.byTask) next.beat_by_task = freeze(this.byTask);
-    if (this.order) next.beat_task_order = settleArray(this.order, base.beat_task_order) as string[];
+    const links = this.byTask?.commit();
+    if (links) next.beat_by_task = freeze({ ...base.beat_by_task, ...links });
     for (const key of Object.keys(next) as Array<keyof NarrativeState>) {
       if (next[key] !== base[key]) return freezeDeep(next);
     }
@@ -127,7 +135,7 @@ export const narrativeReducer = passReducer<NarrativeState, NarrativePass>({
   cases: new Map([
     on(startGeneration, (pass, { payload }) => {
       const beatName = payload.context?.emotional_beat;
-      if (beatName && isSafeKey(beatName) && isSafeKey(payload.nodeId)) link(pass.ensureBeat(beatName).node_ids, payload.nodeId);
+      if (beatName && isSafeKey(beatName) && isSafeKey(payload.nodeId)) link(pass.ensureBeat(beatName), 'node_ids', payload.nodeId);
     }),
     on(beatReached, (pass, { payload: { frame, receivedAt } }) => {
       const beat = pass.ensureBeat(frame.beat_name);
@@ -136,9 +144,9 @@ export const narrativeReducer = passReducer<NarrativeState, NarrativePass>({
       if (frame.chapter !== undefined) beat.chapter = frame.chapter;
       beat.keywords = frame.keywords;
       beat.reachedAt ??= receivedAt;
-      if (frame.node_id) link(beat.node_ids, frame.node_id);
+      if (frame.node_id) link(beat, 'node_ids', frame.node_id);
       if (frame.task_id) {
-        link(beat.task_ids, frame.task_id);
+        link(beat, 'task_ids', frame.task_id);
         pass.rememberTaskBeat(frame.task_id, frame.beat_name);
       }
       const state = pass.next;
@@ -162,8 +170,8 @@ export const narrativeReducer = passReducer<NarrativeState, NarrativePass>({
       const beatName = frame.emotional_beat;
       if (!beatName || !isSafeKey(beatName)) return;
       const beat = pass.ensureBeat(beatName);
-      link(beat.node_ids, frame.node_id);
-      link(beat.task_ids, frame.task_id);
+      link(beat, 'node_ids', frame.node_id);
+      link(beat, 'task_ids', frame.task_id);
       pass.rememberTaskBeat(frame.task_id, beatName);
     }),
     on(generationCompleted, (pass, { payload: { frame } }) => {
@@ -172,9 +180,9 @@ export const narrativeReducer = passReducer<NarrativeState, NarrativePass>({
         const beatName = take.emotional_beat ?? taskBeat;
         if (!beatName || !isSafeKey(beatName)) continue;
         const beat = pass.ensureBeat(beatName);
-        link(beat.take_ids, take.id);
-        link(beat.node_ids, frame.node_id);
-        link(beat.task_ids, frame.task_id);
+        link(beat, 'take_ids', take.id);
+        link(beat, 'node_ids', frame.node_id);
+        link(beat, 'task_ids', frame.task_id);
       }
     }),
   ]),

@@ -151,7 +151,7 @@ describe('narrative slice', () => {
     expect(state.frames.rejected.byReason.invalid_fields).toBe(2);
     expect(state.narrative.beats.ids).toEqual([]);
     expect(Object.keys(entitiesOf(state.narrative.beats))).toEqual([]);
-    expect(Object.keys(state.narrative.beat_by_task)).toEqual([]);
+    expect(state.narrative.beat_by_task.ids).toEqual([]);
     expect(state.narrative.completed_beats).toEqual([]);
     expect(state.takes.ids).toEqual(['k1']);
     expectPrototypeClean();
@@ -169,10 +169,11 @@ describe('narrative slice', () => {
     const total = MAX_BEAT_LINKS + 25;
     const frames = Array.from({ length: total }, (_, i) => beat('climax', 'S010', { task_id: `t${i}` }));
     const { narrative } = replayFrames(stamped(frames));
-    expect(narrative.beat_task_order).toHaveLength(MAX_BEAT_LINKS);
-    expect(Object.keys(narrative.beat_by_task)).toHaveLength(MAX_BEAT_LINKS);
-    expect(narrative.beat_by_task.t24).toBeUndefined();
-    expect(narrative.beat_by_task.t25).toBe('climax');
-    expect(narrative.beat_by_task[`t${total - 1}`]).toBe('climax');
+    expect(narrative.beat_by_task.ids).toHaveLength(MAX_BEAT_LINKS);
+    expect(narrative.beat_by_task.ids[0]).toBe('t25');
+    expect(Object.keys(entitiesOf(narrative.beat_by_task))).toHaveLength(MAX_BEAT_LINKS);
+    expect(getEntity(narrative.beat_by_task, 't24')).toBeUndefined();
+    expect(getEntity(narrative.beat_by_task, 't25')?.beat_name).toBe('climax');
+    expect(getEntity(narrative.beat_by_task, `t${total - 1}`)?.beat_name).toBe('climax');
   });
 });
