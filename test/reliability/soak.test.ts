@@ -22,6 +22,7 @@ import {
   createMemoryStorage,
   createRealtimeStore,
   disconnect,
+  MAX_TAKES,
   startGeneration,
   subscribeProject,
   type BrowserHooks,
@@ -33,7 +34,6 @@ import { waitForState } from '../support/miniGateway.js';
 import { ManualTimers } from './manualTimers.js';
 import { asProduction, report, sized } from './scale.js';
 import { trafficStream } from './traffic.js';
-import { entitiesOf } from '../../src/slices/table.js';
 
 const FRAMES = sized(60_000, 1_000_000);
 const SAMPLES = 20;
@@ -51,11 +51,6 @@ function heapMb(): number {
   return Math.round((process.memoryUsage().heapUsed / 2 ** 20) * 10) / 10;
 }
 
-function withoutTakes(state: RealtimeState) {
-  const nodes = { ...state.nodes, entities: Object.fromEntries(Object.entries(entitiesOf(state.nodes)).map(([id, node]) => [id, { ...node, take_ids: [] }])) };
-  return { ...state, takes: { ids: [], entities: {} }, nodes };
-}
-
 /** window/document stand-ins that count their listeners. */
 function countingBrowser() {
   const listeners = new Map<string, Set<() => void>>();
@@ -71,7 +66,7 @@ function countingBrowser() {
 describe('soak', () => {
   it(`${FRAMES.toLocaleString('en')} frames through the live path: heap and state size stay bounded`, () => {
     if (!gc) throw new Error('run with --expose-gc (the reliability project sets it)');
-    const samples: Array<{ frames: number; heapMb: number; stateKb: number; stateWithoutTakesKb: number; takes: number; framesPerSecond: number }> = [];
+    const samples: Array<{ frames: number; heapMb: number; stateKb: number; takes: number; framesPerSecond: number }> = [];
     let listened = 0;
     asProduction(() => {
       FakeWebSocket.reset();
@@ -109,7 +104,6 @@ describe('soak', () => {
           framesPerSecond: elapsed > 0 ? Math.round(((delivered - segmentFrames) / elapsed) * 1_000) : 0,
           heapMb: heapMb(),
           stateKb: Math.round(JSON.stringify(state).length / 1024),
-          stateWithoutTakesKb: Math.round(JSON.stringify(withoutTakes(state)).length / 1024),
           takes: state.takes.ids.length,
         });
         nextSample += FRAMES / SAMPLES;
@@ -161,15 +155,14 @@ describe('soak', () => {
       expect(store.resources()).toEqual({ timers: 0, browserListeners: 0, frameListeners: 0, socket: false });
       expect(timers.count()).toBe(0);
     });
-    // Bounded: past the first half (warm-up: every node, the 500 finished tasks and the other
-    // bounded windows filled), the state without takes stays flat, and the heap grows by no more
-    // than the takes (kept on purpose: every take of the session, see docs/RELIABILITY.md).
+    // Bounded: past the first half (warm-up: every node, the 500 finished tasks, the 500 takes
+    // and the other bounded windows filled), the whole state stays flat, and so does the heap.
     const half = samples[SAMPLES / 2]!;
     const last = samples[samples.length - 1]!;
-    const flat = samples.slice(SAMPLES / 2).map((s) => s.stateWithoutTakesKb);
-    expect(Math.max(...flat)).toBeLessThanOrEqual(half.stateWithoutTakesKb * 1.25 + 64);
-    const takesGrowthMb = (last.stateKb - last.stateWithoutTakesKb - (half.stateKb - half.stateWithoutTakesKb)) / 1024;
-    expect(last.heapMb - half.heapMb).toBeLessThanOrEqual(takesGrowthMb * 4 + 16);
+    const flat = samples.slice(SAMPLES / 2).map((s) => s.stateKb);
+    expect(Math.max(...flat)).toBeLessThanOrEqual(half.stateKb * 1.25 + 64);
+    expect(last.takes).toBeLessThanOrEqual(MAX_TAKES);
+    expect(last.heapMb - half.heapMb).toBeLessThanOrEqual(16);
   });
 
   it(`${CYCLES} connect/disconnect cycles: no timer, listener or socket left behind`, async () => {
