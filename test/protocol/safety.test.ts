@@ -71,6 +71,15 @@ describe('isSafeUrl', () => {
     expect(isSafeUrl(url)).toBe(false);
   });
 
+  it('refuses every C0 control character and DEL, wherever it is, and no other character for it', () => {
+    for (let code = 0; code <= 0xffff; code++) {
+      const char = String.fromCharCode(code);
+      const control = code < 0x20 || code === 0x7f;
+      expect(isSafeUrl(`/media/a${char}b.png`), `U+${code.toString(16)}`).toBe(!control);
+      if (control) expect(isSafeUrl(`https://a.com/a.png${char}`)).toBe(false);
+    }
+  });
+
   it('refuses URLs over 2,000,000 characters and accepts one at the limit', () => {
     const prefix = 'data:image/png;base64,';
     expect(isSafeUrl(prefix + 'A'.repeat(2_000_000 - prefix.length))).toBe(true);
