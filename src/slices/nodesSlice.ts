@@ -8,7 +8,7 @@
  * error, cancelled) is not undone by a late progress frame, and progress never goes backwards.
  */
 import { isSafeKey, type AgentType, type CeleryState, type Take } from '../protocol/index.js';
-import { appendBounded, clampPercent, pushUnique } from './bounded.js';
+import { appendBounded, clampPercent } from './bounded.js';
 import { cancelGeneration, startGeneration } from './commands.js';
 import { commandInvalid, nodesMarkedStale } from './deliveryEvents.js';
 import { freeze, freezeDeep, passCaseFor, passReducer, settleArray, TableWork } from './cow.js';
@@ -81,11 +81,11 @@ export interface NodesState extends Table<NodeRecord> {
   generating_ids: string[];
 }
 
-const cloneNode = (node: NodeRecord): NodeRecord => ({
-  ...node,
-  past_task_ids: [...node.past_task_ids],
-  take_ids: [...node.take_ids],
-});
+/**
+ * Shallow: most writes to a node (a progress frame) leave its id lists alone, so the lists are
+ * not copied up front; addTakes and addPastRun replace a list with a longer copy instead.
+ */
+const cloneNode = (node: NodeRecord): NodeRecord => ({ ...node });
 
 /** One copy-on-write pass over the nodes table: a frame, a burst of frames, or a command. */
 class NodesPass {
@@ -173,8 +173,7 @@ function retireRun(node: NodeRecord) {
 }
 
 function addPastRun(node: NodeRecord, taskId: string) {
-  const { list } = appendBounded(node.past_task_ids, [taskId], MAX_PAST_RUNS);
-  if (list !== node.past_task_ids) node.past_task_ids = list;
+  node.past_task_ids = appendBounded([...node.past_task_ids], [taskId], MAX_PAST_RUNS).list;
 }
 
 /** Places a frame's task id among the node's runs, starting a new run when it is new. */
@@ -213,8 +212,11 @@ function setProgress(node: NodeRecord, progress: number | undefined) {
 function addTakes(node: NodeRecord, takes: readonly Take[] | undefined): boolean {
   if (!takes) return false;
   let added = false;
-  for (const take of takes) if (pushUnique(node.take_ids, take.id)) added = true;
-  if (node.take_ids.length > MAX_TAKES_PER_NODE) node.take_ids = node.take_ids.slice(-MAX_TAKES_PER_NODE);
+  for (const take of takes) {
+    if (node.take_ids.includes(take.id)) continue;
+    node.take_ids = appendBounded([...node.take_ids], [take.id], MAX_TAKES_PER_NODE).list;
+    added = true;
+  }
   return added;
 }
 
