@@ -253,7 +253,8 @@ export async function waitForQuiet(page, { quietMs = 1_200, timeoutMs = 15_000 }
         marker.since = Date.now();
         return false;
       }
-      const working = Object.values(state.agents.entities).some((agent) => agent?.status === 'working');
+      // In the page: no imports, so the sharded agents table is read by hand.
+      const working = state.agents.shards.some((shard) => Object.values(shard).some((agent) => agent?.status === 'working'));
       return !working && Date.now() - marker.since >= quiet;
     },
     quietMs,
