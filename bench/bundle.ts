@@ -19,7 +19,7 @@ import { gzipSync } from 'node:zlib';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const PEERS = ['svelte', 'msw'];
 
-const CORE_REALISTIC = `
+export const CORE_REALISTIC = `
 import {
   createRealtimeStore, connect, subscribeProject, startGeneration, cancelGeneration,
   selectConnectionStatus, selectNodeVisual, selectActiveGenerationIds, selectTakesByNode,
@@ -35,7 +35,7 @@ export const api = {
 };
 `;
 
-const SVELTE_REALISTIC = `
+export const SVELTE_REALISTIC = `
 import { createRealtimeStore } from './src/index.ts';
 import {
   setRealtimeStore, useSelector, fromSelector, ConnectionStatus, NodeStateVisuals, TaskProgress,
@@ -64,7 +64,22 @@ export interface BundleFigure {
   gzipped: number;
 }
 
-async function measure(contents: string, ownCodeOnly: boolean): Promise<BundleFigure> {
+export interface Bundled {
+  figure: BundleFigure;
+  /**
+   * Bytes of the minified output from each input file, by path as esbuild's metafile names it
+   * (relative to the working directory). Only files with code left after tree-shaking: a
+   * package imported but shaken away entirely (immer, which Redux Toolkit's entry imports) is
+   * in the module graph but not here.
+   */
+  inputs: Record<string, number>;
+}
+
+/**
+ * Bundles an entry's source (see CORE_REALISTIC) the way measureBundles does: `ownCodeOnly`
+ * keeps every package external. For tests: the size, and which files the code came from.
+ */
+export async function bundleEntry(contents: string, ownCodeOnly: boolean): Promise<Bundled> {
   const result = await build({
     stdin: { contents, resolveDir: root, loader: 'ts', sourcefile: 'entry.ts' },
     bundle: true,
@@ -78,10 +93,21 @@ async function measure(contents: string, ownCodeOnly: boolean): Promise<BundleFi
     external: PEERS.flatMap((name) => [name, `${name}/*`]),
     packages: ownCodeOnly ? 'external' : undefined,
     plugins: [svelteCompile],
+    metafile: true,
     logLevel: 'silent',
   });
   const code = result.outputFiles[0]!.contents;
-  return { minified: code.byteLength, gzipped: gzipSync(code, { level: 9 }).byteLength };
+  const inputs: Record<string, number> = {};
+  for (const output of Object.values(result.metafile.outputs)) {
+    for (const [path, { bytesInOutput }] of Object.entries(output.inputs)) {
+      if (bytesInOutput > 0) inputs[path] = (inputs[path] ?? 0) + bytesInOutput;
+    }
+  }
+  return { figure: { minified: code.byteLength, gzipped: gzipSync(code, { level: 9 }).byteLength }, inputs };
+}
+
+async function measure(contents: string, ownCodeOnly: boolean): Promise<BundleFigure> {
+  return (await bundleEntry(contents, ownCodeOnly)).figure;
 }
 
 export interface BundleResult {

@@ -1,8 +1,7 @@
 /** Helpers that keep arrays in state bounded, so a long session holds a fixed amount. */
-import { current, isDraft } from '@reduxjs/toolkit';
 
 export interface Appended<T> {
-  /** The list to keep: the same (draft) array when nothing was dropped, else a new array. */
+  /** The list to keep: the same array when nothing was dropped, else a new array. */
   list: T[];
   /** Items dropped from the front, oldest first. */
   dropped: T[];
@@ -10,22 +9,20 @@ export interface Appended<T> {
 
 /**
  * Appends `items` and keeps the newest `max`. Assign `list` back: it is a new array when items
- * were dropped.
+ * were dropped. `list` must be writable (a pass's own copy, never an array of the state): it is
+ * pushed to in place while there is room.
  *
- * Dropping from the front of an immer draft in place (`splice(0, n)`) goes through the proxy for
- * every element kept: each is read (and drafted, for objects) and written one slot down, O(max)
- * proxy traps per push. A full window is instead rebuilt once from a plain snapshot (native
- * copying) and assigned whole.
+ * A full window is rebuilt once (native copying) rather than shifted in place with
+ * `splice(0, n)`, which would move every element kept one slot down.
  */
 export function appendBounded<T>(list: T[], items: readonly T[], max: number): Appended<T> {
   if (list.length + items.length <= max) {
     for (const item of items) list.push(item);
     return { list, dropped: [] };
   }
-  const plain: readonly T[] = isDraft(list) ? (current(list as never) as readonly T[]) : list;
   // One copy (a spread: state arrays may be frozen, and V8 copies frozen arrays with slice or
   // concat on a slow path, see ./cow.ts), then the oldest cut off in place.
-  const all = [...plain, ...items];
+  const all = [...list, ...items];
   const dropped = all.splice(0, all.length - max);
   return { list: all, dropped };
 }

@@ -3,7 +3,6 @@
  * docs/ARCHITECTURE.md and has a test. The reducer decides the next status (including what a
  * close code means, via classifyClose); the middleware performs the effects the status asks for.
  */
-import { createSlice } from '@reduxjs/toolkit';
 import { classifyClose, type Capability } from '../protocol/index.js';
 import { connect, disconnect } from './commands.js';
 import {
@@ -18,7 +17,8 @@ import {
 } from './connectionEvents.js';
 import { sessionAssumed, sessionLoaded } from './deliveryEvents.js';
 import { heartbeatReceived, sessionInitialized, sessionRestored, shutdownAnnounced } from './frameEvents.js';
-import { addIngestCases, caseFor, withoutUnrelatedBursts } from './ingestCases.js';
+import { freezeDeep } from './cow.js';
+import { copyCaseFor, copyReducer } from './ingestCases.js';
 
 export const CONNECTION_STATUSES = [
   'connecting',
@@ -54,17 +54,16 @@ export interface ConnectionState {
   suspendedReason?: string;
 }
 
-export const initialConnectionState: ConnectionState = {
+export const initialConnectionState: ConnectionState = freezeDeep({
   status: 'disconnected',
   wanted: false,
   reconnectAttempts: 0,
   sessionReady: false,
   capabilities: [],
   offline: false,
-};
+});
 
-const on = caseFor<ConnectionState>();
-const ingestTypes = new Set<string>();
+const on = copyCaseFor<ConnectionState>();
 
 function sessionEstablished(
   state: ConnectionState,
@@ -80,109 +79,108 @@ function sessionEstablished(
   state.capabilities = frame.capabilities;
 }
 
-const connectionSlice = createSlice({
-  name: 'connection',
+/**
+ * Each case writes the fields of a shallow copy of the state (see ./ingestCases.ts): the copy
+ * is kept only when a field changed.
+ */
+export const connectionReducer = copyReducer<ConnectionState>({
   initialState: initialConnectionState,
-  reducers: {},
-  extraReducers: (builder) => {
-    builder
-      .addCase(connect, (state, action) => {
-        state.wanted = true;
-        if (action.payload.url) state.url = action.payload.url;
-        if (state.status === 'disconnected' || state.status === 'error') {
-          state.status = 'connecting';
-          state.error = undefined;
-          state.reconnectAttempts = 0;
-        }
-      })
-      .addCase(disconnect, (state) => {
-        state.wanted = false;
+  cases: [
+    on(connect, (state, action) => {
+      state.wanted = true;
+      if (action.payload.url) state.url = action.payload.url;
+      if (state.status === 'disconnected' || state.status === 'error') {
+        state.status = 'connecting';
+        state.error = undefined;
+        state.reconnectAttempts = 0;
+      }
+    }),
+    on(disconnect, (state) => {
+      state.wanted = false;
+      state.status = 'disconnected';
+      state.sessionReady = false;
+      state.nextRetryAt = undefined;
+      state.suspendedReason = undefined;
+      state.error = undefined;
+    }),
+    on(socketOpening, (state, action) => {
+      state.url = action.payload.url;
+      state.nextRetryAt = undefined;
+      // A retry keeps saying "reconnecting" (or "suspended"): no flicker through "connecting".
+      if (state.status === 'disconnected' || state.status === 'error') state.status = 'connecting';
+    }),
+    on(socketOpened, (state, action) => {
+      state.status = 'connected';
+      state.connectedAt = action.payload.at;
+      state.lastHeartbeatAt = action.payload.at;
+      state.error = undefined;
+      state.suspendedReason = undefined;
+      state.sessionReady = false;
+    }),
+    on(socketClosed, (state, action) => {
+      const { code, reason, at } = action.payload;
+      state.lastClose = { code, reason, at };
+      state.sessionReady = false;
+      state.connectedAt = undefined;
+      if (!state.wanted) {
         state.status = 'disconnected';
-        state.sessionReady = false;
-        state.nextRetryAt = undefined;
-        state.suspendedReason = undefined;
-        state.error = undefined;
-      })
-      .addCase(socketOpening, (state, action) => {
-        state.url = action.payload.url;
-        state.nextRetryAt = undefined;
-        // A retry keeps saying "reconnecting" (or "suspended"): no flicker through "connecting".
-        if (state.status === 'disconnected' || state.status === 'error') state.status = 'connecting';
-      })
-      .addCase(socketOpened, (state, action) => {
-        state.status = 'connected';
-        state.connectedAt = action.payload.at;
-        state.lastHeartbeatAt = action.payload.at;
-        state.error = undefined;
-        state.suspendedReason = undefined;
-        state.sessionReady = false;
-      })
-      .addCase(socketClosed, (state, action) => {
-        const { code, reason, at } = action.payload;
-        state.lastClose = { code, reason, at };
-        state.sessionReady = false;
-        state.connectedAt = undefined;
-        if (!state.wanted) {
-          state.status = 'disconnected';
-          return;
-        }
-        const outcome = classifyClose(code);
-        if (outcome === 'fatal') {
-          state.status = 'error';
-          state.wanted = false;
-          state.error = reason || `connection refused (close code ${code})`;
-        } else if (outcome === 'restart') {
-          state.status = 'suspended';
-          state.suspendedReason = reason || 'server restarting';
-        } else if (state.status !== 'suspended') {
-          // A failed attempt while suspended stays suspended until the backend is back.
-          state.status = 'reconnecting';
-        }
-      })
-      .addCase(socketFailed, (state, action) => {
+        return;
+      }
+      const outcome = classifyClose(code);
+      if (outcome === 'fatal') {
         state.status = 'error';
         state.wanted = false;
-        state.error = action.payload.error;
-        state.sessionReady = false;
-      })
-      .addCase(reconnectScheduled, (state, action) => {
-        state.reconnectAttempts += 1;
-        state.nextRetryAt = action.payload.at + action.payload.delayMs;
-      })
-      .addCase(connectionStabilized, (state) => {
-        state.reconnectAttempts = 0;
-      })
-      .addCase(sessionAssumed, (state) => {
-        // A backend that speaks only the story's frames: no capabilities, nothing to wait for.
-        state.sessionReady = true;
-        state.capabilities = [];
-      })
-      .addCase(sessionLoaded, (state, { payload }) => {
-        state.capabilities = payload.capabilities;
-      })
-      .addCase(networkWentOffline, (state) => {
-        state.offline = true;
-      })
-      .addCase(networkCameOnline, (state) => {
-        state.offline = false;
-      });
-    addIngestCases(builder, [
-      on(heartbeatReceived, (state, action) => {
-        state.lastHeartbeatAt = action.payload.receivedAt;
-      }),
-      on(shutdownAnnounced, (state, action) => {
-        if (!state.wanted) return;
+        state.error = reason || `connection refused (close code ${code})`;
+      } else if (outcome === 'restart') {
         state.status = 'suspended';
-        state.suspendedReason = action.payload.frame.reason ?? 'server restarting';
-      }),
-      on(sessionInitialized, (state, action) => {
-        sessionEstablished(state, action.payload.frame, action.payload.receivedAt);
-      }),
-      on(sessionRestored, (state, action) => {
-        sessionEstablished(state, action.payload.frame, action.payload.receivedAt);
-      }),
-    ], ingestTypes);
-  },
+        state.suspendedReason = reason || 'server restarting';
+      } else if (state.status !== 'suspended') {
+        // A failed attempt while suspended stays suspended until the backend is back.
+        state.status = 'reconnecting';
+      }
+    }),
+    on(socketFailed, (state, action) => {
+      state.status = 'error';
+      state.wanted = false;
+      state.error = action.payload.error;
+      state.sessionReady = false;
+    }),
+    on(reconnectScheduled, (state, action) => {
+      state.reconnectAttempts += 1;
+      state.nextRetryAt = action.payload.at + action.payload.delayMs;
+    }),
+    on(connectionStabilized, (state) => {
+      state.reconnectAttempts = 0;
+    }),
+    on(sessionAssumed, (state) => {
+      // A backend that speaks only the story's frames: no capabilities, nothing to wait for.
+      state.sessionReady = true;
+      state.capabilities = [];
+    }),
+    on(sessionLoaded, (state, { payload }) => {
+      state.capabilities = payload.capabilities;
+    }),
+    on(networkWentOffline, (state) => {
+      state.offline = true;
+    }),
+    on(networkCameOnline, (state) => {
+      state.offline = false;
+    }),
+  ],
+  frameCases: [
+    on(heartbeatReceived, (state, action) => {
+      state.lastHeartbeatAt = action.payload.receivedAt;
+    }),
+    on(shutdownAnnounced, (state, action) => {
+      if (!state.wanted) return;
+      state.status = 'suspended';
+      state.suspendedReason = action.payload.frame.reason ?? 'server restarting';
+    }),
+    on(sessionInitialized, (state, action) => {
+      sessionEstablished(state, action.payload.frame, action.payload.receivedAt);
+    }),
+    on(sessionRestored, (state, action) => {
+      sessionEstablished(state, action.payload.frame, action.payload.receivedAt);
+    }),
+  ],
 });
-
-export const connectionReducer = withoutUnrelatedBursts(connectionSlice, ingestTypes);

@@ -1,64 +1,76 @@
 /**
- * Registers a slice's reducers for inbound events so that they run the same way whether the
- * events arrive one by one or as a `frames/batchReceived` burst. In a burst the slice's case
- * reducers run in order on one immer draft: one copy-on-write pass per slice per burst instead
- * of one per frame, and a state identical to dispatching the events one at a time.
+ * Slice reducers made of plain cases, without immer, for the small slices whose state is a
+ * handful of fields (connection, outbox, sync). A case writes the top-level fields of a shallow
+ * copy of the slice's state; nested objects and arrays are replaced, never written into (they
+ * are the previous state's, frozen in development). Frame cases run the same way whether the
+ * frames arrive one by one or as a `frames/batchReceived` burst: the burst's cases run in order
+ * on one copy (a pass of ./cow.ts), and a burst with nothing for the slice leaves it untouched.
+ *
+ * A copy whose fields all came out the same is dropped and the state itself returned, so an
+ * action that changes nothing leaves the slice (and every memoized selector) as it was;
+ * otherwise the copy is deep-frozen in development (see ./cow.ts), a no-op in production.
  */
-import type { ActionReducerMapBuilder, Draft, Reducer, UnknownAction } from '@reduxjs/toolkit';
-import { framesBatched } from './frameEvents.js';
+import type { UnknownAction } from '@reduxjs/toolkit';
+import { freezeDeep, passReducer, type PassCase } from './cow.js';
 
 export interface MatchableCreator<A> {
   type: string;
   match(action: unknown): action is A;
 }
 
-export interface IngestCase<S> {
-  type: string;
-  creator: MatchableCreator<UnknownAction>;
-  reducer: (state: Draft<S>, action: UnknownAction) => void;
-}
+/** A case: writes the top-level fields of `state`, a shallow copy made for this action (or burst). */
+export type CopyCase<S> = (state: S, action: UnknownAction) => void;
 
-/** `const on = caseFor<TasksState>()` then `on(taskProgressReceived, (state, action) => ...)`. */
-export function caseFor<S>() {
-  return function on<A extends UnknownAction>(
-    creator: MatchableCreator<A>,
-    reducer: (state: Draft<S>, action: A) => void,
-  ): IngestCase<S> {
-    return {
-      type: creator.type,
-      creator: creator as unknown as MatchableCreator<UnknownAction>,
-      reducer: reducer as (state: Draft<S>, action: UnknownAction) => void,
-    };
+/** `const on = copyCaseFor<MyState>()`, then `on(actionCreator, (state, action) => { state.x = ... })`. */
+export function copyCaseFor<S>() {
+  return function on<A extends UnknownAction>(creator: MatchableCreator<A>, run: (state: S, action: A) => void): [string, CopyCase<S>] {
+    return [creator.type, run as CopyCase<S>];
   };
-}
-
-/** `types`, when given, collects the action types registered (see withoutUnrelatedBursts). */
-export function addIngestCases<S>(builder: ActionReducerMapBuilder<S>, cases: IngestCase<S>[], types?: Set<string>): void {
-  const byType = new Map<string, IngestCase<S>['reducer']>();
-  for (const entry of cases) {
-    types?.add(entry.type);
-    byType.set(entry.type, entry.reducer);
-    builder.addCase(entry.creator as never, entry.reducer as never);
-  }
-  builder.addCase(framesBatched, (state, action) => {
-    for (const inner of action.payload.actions) {
-      const reducer = byType.get(inner.type);
-      if (reducer) reducer(state as Draft<S>, inner as UnknownAction);
-    }
-  });
 }
 
 /**
- * A slice's reducer that returns the state as it is, without an immer draft, for a burst with
- * no action of `types` (the slice's ingest cases, collected by addIngestCases). Most bursts carry
- * nothing for the connection, activity or outbox slices, and a produce() per slice per burst is
- * not free.
+ * `copy` (a shallow copy of `base`, written by cases) deep-frozen in development, or `base`
+ * itself when every field is the same (a field set to undefined where `base` had none counts
+ * as the same).
  */
-export function withoutUnrelatedBursts<S>(slice: { reducer: Reducer<S>; getInitialState(): S }, types: ReadonlySet<string>): Reducer<S> {
-  // createSlice runs its builder (which fills `types`) lazily: make it run now.
-  slice.getInitialState();
+export function settleCopy<S extends object>(copy: S, base: S): S {
+  for (const key in copy) if (!Object.is(copy[key], base[key])) return freezeDeep(copy);
+  return base;
+}
+
+/** Runs the case of `action`, if any, on a shallow copy of `state`; see settleCopy. */
+export function copyCases<S extends object>(cases: Iterable<[string, CopyCase<S>]>): (state: S, action: UnknownAction) => S {
+  const byType = new Map(cases);
   return (state, action) => {
-    if (state !== undefined && framesBatched.match(action) && !action.payload.actions.some((inner) => types.has(inner.type))) return state;
-    return slice.reducer(state, action);
+    const run = byType.get(action.type);
+    if (!run) return state;
+    const copy = { ...state };
+    run(copy, action);
+    return settleCopy(copy, state);
   };
+}
+
+interface CopyPass<S> {
+  base: S;
+  copy: S;
+}
+
+/**
+ * A slice reducer: `frameCases` for frame actions (alone, or a burst's, in order, on one copy),
+ * `cases` for the others (one copy per action).
+ */
+export function copyReducer<S extends object>(options: {
+  initialState: S;
+  cases: Iterable<[string, CopyCase<S>]>;
+  frameCases: Iterable<[string, CopyCase<S>]>;
+}): (state: S | undefined, action: UnknownAction) => S {
+  const frameCases = new Map<string, PassCase<CopyPass<S>>>();
+  for (const [type, run] of options.frameCases) frameCases.set(type, (pass, action) => run(pass.copy, action));
+  return passReducer<S, CopyPass<S>>({
+    initialState: options.initialState,
+    cases: frameCases,
+    open: (state) => ({ base: state, copy: { ...state } }),
+    commit: (pass) => settleCopy(pass.copy, pass.base),
+    otherwise: copyCases(options.cases),
+  });
 }

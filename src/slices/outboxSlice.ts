@@ -3,7 +3,6 @@
  * delivered: acknowledged by a backend that acks, or written to an open socket of one that does
  * not. Overflow, expiry and invalid commands are counted, never silent.
  */
-import { createSlice } from '@reduxjs/toolkit';
 import { cancelGeneration, disconnect, startGeneration } from './commands.js';
 import { cancelGenerationFrame, startGenerationFrame, type CommandFrame } from './commandFrames.js';
 import {
@@ -15,7 +14,8 @@ import {
   sessionLoaded,
 } from './deliveryEvents.js';
 import { commandAcknowledged } from './frameEvents.js';
-import { addIngestCases, caseFor, withoutUnrelatedBursts } from './ingestCases.js';
+import { freezeDeep } from './cow.js';
+import { copyCaseFor, copyReducer } from './ingestCases.js';
 
 export interface OutboxEntry {
   commandId: string;
@@ -47,86 +47,100 @@ export interface OutboxState {
 
 export const MAX_RECENT_DROPS = 20;
 
-const initialState: OutboxState = {
+const initialState: OutboxState = freezeDeep({
   entries: [],
   dropped: { overflow: 0, expired: 0, invalid: 0, rejected: 0, discarded: 0 },
   recentDrops: [],
   delivered: 0,
-};
+});
 
+/**
+ * Takes the commands of `ids` out of the queue, counted under `why` and recorded in the recent
+ * drops. `state` is a shallow copy (see ./ingestCases.ts): its arrays and counts are replaced,
+ * never written into. Nothing changes when no entry has one of the ids.
+ */
 function drop(state: OutboxState, ids: readonly string[], why: DroppedCommand['why'], at: number, detail?: string) {
   const set = new Set(ids);
   const kept: OutboxEntry[] = [];
+  const drops: DroppedCommand[] = [];
   for (const entry of state.entries) {
     if (!set.has(entry.commandId)) {
       kept.push(entry);
       continue;
     }
-    state.dropped[why] += 1;
-    state.recentDrops.push({ commandId: entry.commandId, type: entry.frame.type, node_id: entry.frame.node_id, why, detail, at });
+    drops.push({ commandId: entry.commandId, type: entry.frame.type, node_id: entry.frame.node_id, why, detail, at });
   }
-  if (state.recentDrops.length > MAX_RECENT_DROPS) state.recentDrops.splice(0, state.recentDrops.length - MAX_RECENT_DROPS);
+  if (drops.length === 0) return;
+  state.dropped = { ...state.dropped, [why]: state.dropped[why] + drops.length };
+  const recent = [...state.recentDrops, ...drops];
+  state.recentDrops = recent.length > MAX_RECENT_DROPS ? recent.slice(recent.length - MAX_RECENT_DROPS) : recent;
   state.entries = kept;
 }
 
-const on = caseFor<OutboxState>();
-const ingestTypes = new Set<string>();
+function enqueue(state: OutboxState, entry: OutboxEntry) {
+  state.entries = [...state.entries, entry];
+}
 
-const outboxSlice = createSlice({
-  name: 'outbox',
+const on = copyCaseFor<OutboxState>();
+
+/**
+ * Each case writes the fields of a shallow copy of the state (see ./ingestCases.ts): the copy
+ * is kept only when a field changed.
+ */
+export const outboxReducer = copyReducer<OutboxState>({
   initialState,
-  reducers: {},
-  extraReducers: (builder) => {
-    builder
-      .addCase(startGeneration, (state, { payload }) => {
-        state.entries.push({ commandId: payload.commandId, frame: startGenerationFrame(payload), enqueuedAt: payload.requestedAt, sends: 0 });
-      })
-      .addCase(cancelGeneration, (state, { payload }) => {
-        state.entries.push({ commandId: payload.commandId, frame: cancelGenerationFrame(payload), enqueuedAt: payload.requestedAt, sends: 0 });
-      })
-      .addCase(disconnect, (state, { payload }) => {
-        // Logging out discards what was waiting: it must not be sent, nor stored again.
-        if (payload.forgetSession) {
-          drop(state, state.entries.map((entry) => entry.commandId), 'discarded', payload.requestedAt);
-        }
-      })
-      .addCase(sessionLoaded, (state, { payload }) => {
-        const known = new Set(state.entries.map((entry) => entry.commandId));
-        const restored = payload.outbox.filter((entry) => !known.has(entry.commandId));
-        state.entries = [...restored, ...state.entries];
-      })
-      .addCase(outboxSent, (state, { payload }) => {
-        const ids = new Set(payload.commandIds);
-        for (const entry of state.entries) {
-          if (!ids.has(entry.commandId)) continue;
-          entry.sentAt = payload.at;
-          entry.sends += 1;
-        }
-      })
-      .addCase(outboxDelivered, (state, { payload }) => {
-        const ids = new Set(payload.commandIds);
-        const before = state.entries.length;
-        state.entries = state.entries.filter((entry) => !ids.has(entry.commandId));
-        state.delivered += before - state.entries.length;
-      })
-      .addCase(outboxOverflowed, (state, { payload }) => drop(state, payload.commandIds, 'overflow', payload.at))
-      .addCase(outboxExpired, (state, { payload }) => drop(state, payload.commandIds, 'expired', payload.at))
-      .addCase(commandInvalid, (state, { payload }) =>
-        drop(state, [payload.commandId], 'invalid', payload.at, payload.reason),
-      );
-    addIngestCases(builder, [
-      on(commandAcknowledged, (state, { payload: { frame, receivedAt } }) => {
-        const index = state.entries.findIndex((entry) => entry.commandId === frame.command_id);
-        if (index < 0) return;
-        if (frame.status === 'rejected') {
-          drop(state, [frame.command_id], 'rejected', receivedAt, frame.error);
-          return;
-        }
-        state.entries.splice(index, 1);
-        state.delivered += 1;
-      }),
-    ], ingestTypes);
-  },
+  cases: [
+    on(startGeneration, (state, { payload }) => {
+      enqueue(state, { commandId: payload.commandId, frame: startGenerationFrame(payload), enqueuedAt: payload.requestedAt, sends: 0 });
+    }),
+    on(cancelGeneration, (state, { payload }) => {
+      enqueue(state, { commandId: payload.commandId, frame: cancelGenerationFrame(payload), enqueuedAt: payload.requestedAt, sends: 0 });
+    }),
+    on(disconnect, (state, { payload }) => {
+      // Logging out discards what was waiting: it must not be sent, nor stored again.
+      if (payload.forgetSession) {
+        drop(state, state.entries.map((entry) => entry.commandId), 'discarded', payload.requestedAt);
+      }
+    }),
+    on(sessionLoaded, (state, { payload }) => {
+      const known = new Set(state.entries.map((entry) => entry.commandId));
+      const restored = payload.outbox.filter((entry) => !known.has(entry.commandId));
+      if (restored.length > 0) state.entries = [...restored, ...state.entries];
+    }),
+    on(outboxSent, (state, { payload }) => {
+      const ids = new Set(payload.commandIds);
+      let entries: OutboxEntry[] | undefined;
+      state.entries.forEach((entry, index) => {
+        if (!ids.has(entry.commandId)) return;
+        entries ??= [...state.entries];
+        entries[index] = { ...entry, sentAt: payload.at, sends: entry.sends + 1 };
+      });
+      if (entries) state.entries = entries;
+    }),
+    on(outboxDelivered, (state, { payload }) => {
+      const ids = new Set(payload.commandIds);
+      const kept: OutboxEntry[] = [];
+      for (const entry of state.entries) if (!ids.has(entry.commandId)) kept.push(entry);
+      if (kept.length === state.entries.length) return;
+      state.delivered += state.entries.length - kept.length;
+      state.entries = kept;
+    }),
+    on(outboxOverflowed, (state, { payload }) => drop(state, payload.commandIds, 'overflow', payload.at)),
+    on(outboxExpired, (state, { payload }) => drop(state, payload.commandIds, 'expired', payload.at)),
+    on(commandInvalid, (state, { payload }) => drop(state, [payload.commandId], 'invalid', payload.at, payload.reason)),
+  ],
+  frameCases: [
+    on(commandAcknowledged, (state, { payload: { frame, receivedAt } }) => {
+      const index = state.entries.findIndex((entry) => entry.commandId === frame.command_id);
+      if (index < 0) return;
+      if (frame.status === 'rejected') {
+        drop(state, [frame.command_id], 'rejected', receivedAt, frame.error);
+        return;
+      }
+      const entries = [...state.entries];
+      entries.splice(index, 1);
+      state.entries = entries;
+      state.delivered += 1;
+    }),
+  ],
 });
-
-export const outboxReducer = withoutUnrelatedBursts(outboxSlice, ingestTypes);

@@ -6,11 +6,12 @@
  * Duplicate and stale frames (seq at or below the last applied) never reach this or any other
  * slice: the root reducer turns them into `frames/duplicateDropped` (see rootReducer.ts).
  */
-import { createSlice, type UnknownAction } from '@reduxjs/toolkit';
-import { appendBounded, pushUnique } from './bounded.js';
+import type { UnknownAction } from '@reduxjs/toolkit';
+import { appendBounded } from './bounded.js';
 import { disconnect, subscribeProject, unsubscribeProject } from './commands.js';
 import { sessionCreated, sessionLoaded } from './deliveryEvents.js';
 import { freezeDeep, passReducer, type PassCase } from './cow.js';
+import { copyCaseFor, copyCases } from './ingestCases.js';
 import { FRAME_ACTION_TYPES, replayGapReported, sessionInitialized, sessionRestored, type FrameAction } from './frameEvents.js';
 import { isSafeKey } from '../protocol/index.js';
 
@@ -37,7 +38,7 @@ export interface SyncState {
 
 export const MAX_GAPS = 50;
 
-export const initialSyncState: SyncState = { subscriptions: [], lastSeq: {}, gaps: [] };
+export const initialSyncState: SyncState = freezeDeep({ subscriptions: [], lastSeq: {}, gaps: [] });
 
 /** One pass of frames (a frame, or a burst) over the sync state: plain copies, made on write. */
 class SyncPass {
@@ -116,41 +117,45 @@ const onFrame: PassCase<SyncPass> = (pass, a) => {
   pass.setLastSeq(projectId, seq);
 };
 
-const syncSlice = createSlice({
-  name: 'sync',
-  initialState: initialSyncState,
-  reducers: {},
-  extraReducers: (builder) => {
-    builder
-      .addCase(subscribeProject, (state, { payload }) => {
-        if (isSafeKey(payload.projectId)) pushUnique(state.subscriptions, payload.projectId);
-      })
-      .addCase(unsubscribeProject, (state, { payload }) => {
-        state.subscriptions = state.subscriptions.filter((id) => id !== payload.projectId);
-      })
-      .addCase(sessionLoaded, (state, { payload }) => {
-        state.sessionId ??= payload.sessionId;
-        state.resumeToken ??= payload.resumeToken;
-        for (const projectId of payload.subscriptions) if (isSafeKey(projectId)) pushUnique(state.subscriptions, projectId);
-        for (const [projectId, seq] of Object.entries(payload.lastSeq)) {
-          if (isSafeKey(projectId) && state.lastSeq[projectId] === undefined) state.lastSeq[projectId] = seq;
-        }
-      })
-      .addCase(sessionCreated, (state, { payload }) => {
-        state.sessionId = payload.sessionId;
-      })
-      .addCase(disconnect, (state, { payload }) => {
-        if (!payload.forgetSession) return;
-        return initialSyncState;
-      });
-  },
-});
+/** `list` with `item` appended, or `list` itself when it already holds it. */
+function withItem(list: string[], item: string): string[] {
+  return list.includes(item) ? list : [...list, item];
+}
 
-/** Frames (alone or in a burst) in one plain copy-on-write pass; commands through immer. */
+const on = copyCaseFor<SyncState>();
+
+/** Commands and session events: each case writes the fields of a shallow copy (./ingestCases.ts). */
+const commandCases = copyCases<SyncState>([
+  on(subscribeProject, (state, { payload }) => {
+    if (isSafeKey(payload.projectId)) state.subscriptions = withItem(state.subscriptions, payload.projectId);
+  }),
+  on(unsubscribeProject, (state, { payload }) => {
+    if (state.subscriptions.includes(payload.projectId)) state.subscriptions = state.subscriptions.filter((id) => id !== payload.projectId);
+  }),
+  on(sessionLoaded, (state, { payload }) => {
+    state.sessionId ??= payload.sessionId;
+    state.resumeToken ??= payload.resumeToken;
+    for (const projectId of payload.subscriptions) if (isSafeKey(projectId)) state.subscriptions = withItem(state.subscriptions, projectId);
+    let lastSeq: Record<string, number> | undefined;
+    for (const [projectId, seq] of Object.entries(payload.lastSeq)) {
+      if (isSafeKey(projectId) && state.lastSeq[projectId] === undefined) (lastSeq ??= { ...state.lastSeq })[projectId] = seq;
+    }
+    if (lastSeq) state.lastSeq = lastSeq;
+  }),
+  on(sessionCreated, (state, { payload }) => {
+    state.sessionId = payload.sessionId;
+  }),
+]);
+
+/** Frames (alone or in a burst) in one plain copy-on-write pass; commands on a shallow copy. */
 export const syncReducer = passReducer<SyncState, SyncPass>({
-  initialState: syncSlice.getInitialState(),
+  initialState: initialSyncState,
   cases: new Map(Object.values(FRAME_ACTION_TYPES).map((type): [string, PassCase<SyncPass>] => [type, onFrame])),
   open: (state) => new SyncPass(state),
   commit: (pass) => pass.commit(),
-  otherwise: (state, action: UnknownAction) => syncSlice.reducer(state, action),
+  otherwise: (state, action: UnknownAction) => {
+    // Logging out forgets the session, the subscriptions and the positions.
+    if (disconnect.match(action)) return action.payload.forgetSession ? initialSyncState : state;
+    return commandCases(state, action);
+  },
 });
