@@ -6,7 +6,7 @@
  * - "whole entry": `export *` of the entry (an upper bound; nothing tree-shaken away).
  *
  * Each is measured twice: "own code" with every package external (only this library's code),
- * and "with dependencies" with Redux Toolkit, immer, reselect and valibot bundled in. The peer
+ * and "with dependencies" with Redux Toolkit (and immer, when anything uses it), reselect and valibot bundled in. The peer
  * dependencies (svelte, msw) are always external. Svelte components are compiled with
  * svelte/compiler, as vite-plugin-svelte would.
  */

@@ -67,7 +67,7 @@ export const MAX_JSON_DEPTH = 32;
 /**
  * True when a parsed JSON value nests at most `maxDepth` levels. Walks with an explicit stack:
  * a hostile frame nested 100,000 levels deep must not overflow the call stack here, nor later
- * in immer's freeze or the serializability check, which is why free-form fields are bounded.
+ * in the development freeze or the serializability check, which is why free-form fields are bounded.
  */
 export function isBoundedJson(value: unknown, maxDepth = MAX_JSON_DEPTH): boolean {
   if (value === null || typeof value !== 'object') return true;

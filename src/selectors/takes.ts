@@ -11,7 +11,7 @@ const selectTakeIdsOfNode = (state: RealtimeState, nodeId: string) => getEntity(
  * Last result per take-id list. reselect's `resultEqualityCheck` keeps a single last result for
  * the whole selector, so with several nodes read in turn (one gallery per node card) it compared
  * a node's takes with another node's and handed out a new array on every unrelated change. A
- * node's `take_ids` array keeps its identity until that node's takes change (immer shares it),
+ * node's `take_ids` array keeps its identity until that node's takes change (the pass keeps it),
  * so it is a per-node key that needs no cleanup (WeakMap).
  */
 const lastByIds = new WeakMap<readonly string[], readonly TakeRecord[]>();
