@@ -5,8 +5,13 @@
  * A Redux Toolkit entity table (`{ ids, entities }`) must copy its whole `entities` dictionary
  * whenever one record changes, so every burst of frames costs time in proportion to the table:
  * with 5,000 nodes that copy was two thirds of the live path. Here the records are spread over
- * SHARD_COUNT dictionaries by a hash of the id: a write copies the array of shards (64
- * pointers) and the one shard it touches (a 64th of the table). Reads stay O(1): `getEntity`.
+ * SHARD_COUNT dictionaries by a hash of the id: a write copies the array of shards (128
+ * pointers) and the one shard it touches (a 128th of the table). Reads stay O(1): `getEntity`.
+ *
+ * Why 128: at 5,000 nodes the last 5k frames of a 50k log cost 16.4 us/frame with 128 shards,
+ * 20.5 with 64 and 24.4 with 256 (one run each, `node bench/.build/scenario.mjs throughput 50000
+ * 5000 3 5000`); at 200 nodes the three are within noise. Fewer shards make each copy longer;
+ * more make the array copied on every write longer.
  *
  * Shards are plain objects: V8 keeps small ones in fast mode, where copying them is 2-3x faster
  * than prototype-less (always dictionary-mode) objects. Ids that Object.prototype answers to
@@ -15,7 +20,7 @@
  * `shards[17]["shot-1"]`.
  */
 
-export const SHARD_COUNT = 64;
+export const SHARD_COUNT = 128;
 
 export interface Table<T> {
   /** Every id, in insertion order. */
