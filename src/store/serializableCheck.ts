@@ -34,10 +34,33 @@ function findInChanges(
   const previous = before !== null && typeof before === 'object' ? (before as Record<string, unknown>) : undefined;
   const record = value as Record<string, unknown>;
   const checkIgnored = keys.length < ignoredDepth;
+  if (Array.isArray(value)) {
+    // By index: for-in over an array makes a string per index. A bounded window (the activity
+    // feed, hand-offs, ids with the oldest dropped) shifts by the items dropped: compare each
+    // item with the one it was before the shift, or every append would walk the whole window.
+    const previousArray = Array.isArray(before) ? (before as unknown[]) : undefined;
+    let shift = 0;
+    if (previousArray && value.length > 0 && value[0] !== previousArray[0]) shift = Math.max(0, previousArray.indexOf(value[0]));
+    for (let i = 0; i < value.length; i++) {
+      const child: unknown = value[i];
+      const old = previousArray?.[i + shift];
+      if (child === old || (typeof child !== 'object' && isPlain(child))) continue;
+      keys.push(String(i));
+      const found = checkIgnored && ignored.has(keys.join('.')) ? false : findInChanges(child, old, keys, ignored, ignoredDepth, ancestors);
+      keys.pop();
+      if (found) return found;
+    }
+    ancestors.delete(value);
+    return false;
+  }
   // eslint-disable-next-line guard-for-in -- state holds plain objects and arrays only (isPlain above)
   for (const key in record) {
+    const child = record[key];
+    // Most of a changed table is unchanged records and plain strings (ids): skip them without
+    // touching the key path.
+    if (child === previous?.[key] || (typeof child !== 'object' && isPlain(child))) continue;
     keys.push(key);
-    const found = checkIgnored && ignored.has(keys.join('.')) ? false : findInChanges(record[key], previous?.[key], keys, ignored, ignoredDepth, ancestors);
+    const found = checkIgnored && ignored.has(keys.join('.')) ? false : findInChanges(child, previous?.[key], keys, ignored, ignoredDepth, ancestors);
     keys.pop();
     if (found) return found;
   }

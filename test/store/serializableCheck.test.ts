@@ -60,4 +60,22 @@ describe('createSerializableChangesCheck', () => {
     store.dispatch({ type: 'put', value: 2 } as UnknownAction);
     expect(keys.mock.calls.some(([target]) => target === items)).toBe(false);
   });
+
+  it('finds a non-serializable item in a window that shifted (oldest dropped, new one appended)', () => {
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const store = storeWith();
+    const items = Array.from({ length: 5 }, (_, i) => ({ n: i }));
+    store.dispatch({ type: 'put', value: items } as UnknownAction);
+    // Shifted by one, plain new item: silent.
+    store.dispatch({ type: 'put', value: [...items.slice(1), { n: 5 }] } as UnknownAction);
+    expect(errors).not.toHaveBeenCalled();
+    // Shifted by one again, a Date inside the new last item, and one inside a replaced middle item.
+    const shifted = store.getState().put as Array<{ n: number }>;
+    store.dispatch({ type: 'put', value: [...shifted.slice(1), { n: 6, at: new Date(0) }].map((item) => item) } as unknown as UnknownAction);
+    expect(errors.mock.calls.some((call) => /in the state, in the path: `put.4.at`/.test(String(call[0])))).toBe(true);
+    errors.mockClear();
+    const again = store.getState().put as Array<{ n: number }>;
+    store.dispatch({ type: 'put', value: [again[1], { n: 99, at: new Date(0) }, ...again.slice(3)] } as unknown as UnknownAction);
+    expect(errors.mock.calls.some((call) => /in the state, in the path: `put.1.at`/.test(String(call[0])))).toBe(true);
+  });
 });
