@@ -47,7 +47,7 @@ export interface ProfileSummary {
   functions: SelfTime[];
   /**
    * Time per function of this library (src/), including everything it calls outside src/
-   * (immer, valibot, reselect, Redux): each sample goes to its nearest src/ frame.
+   * (valibot, reselect, Redux): each sample goes to its nearest src/ frame.
    */
   bySource: SelfTime[];
 }

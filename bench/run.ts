@@ -321,7 +321,7 @@ async function main() {
     lines.push('|---:|---:|---|---|');
     for (const f of summary.functions) lines.push(`| ${f.percent.toFixed(1)} | ${f.ms.toFixed(0)} | ${f.function} | ${f.where} |`);
     lines.push('');
-    lines.push('The same samples by function of this library (src/), each with what it calls outside src/ (immer, valibot, reselect, Redux):');
+    lines.push('The same samples by function of this library (src/), each with what it calls outside src/ (valibot, reselect, Redux):');
     lines.push('');
     lines.push('| % | ms | function | module |');
     lines.push('|---:|---:|---|---|');
