@@ -6,10 +6,12 @@
  *   node --expose-gc scenario.mjs throughput FRAMES NODES REPS SEGMENT [dev]
  *   node --expose-gc scenario.mjs latency FRAMES NODES [quick]
  *   node scenario.mjs profile FRAMES NODES FILE.cpuprofile
+ *   node scenario.mjs stages FRAMES NODES        (parse and reducers timed apart: ./stages.ts)
  */
 import { runFloor } from './floor.js';
 import { measureLatency } from './latency.js';
 import { MODE, defaultViewPlan, runLivePath, type LiveRun, type ViewPlan } from './livePath.js';
+import { measureStages } from './stages.js';
 import { burstSizes, fingerprint, generateTraffic, type Traffic } from './traffic.js';
 
 type LiveModule = { runLivePath: typeof runLivePath; MODE: string };
@@ -196,6 +198,7 @@ let out: unknown;
 if (kind === 'throughput') out = await throughput(Number(a), Number(b), Number(c), Number(d), e === 'dev');
 else if (kind === 'latency') out = await latency(Number(a), Number(b), c === 'quick');
 else if (kind === 'profile') out = await profile(Number(a), Number(b), c!);
+else if (kind === 'stages') out = measureStages(Number(a), Number(b));
 else throw new Error(`unknown scenario ${kind}`);
 process.stdout.write(`${JSON.stringify(out)}\n`);
 process.exit(0);
