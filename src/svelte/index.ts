@@ -9,6 +9,7 @@ export * from './storyShapes.js';
 export * from './websocket.js';
 export { default as ConnectionStatus } from '../components/ConnectionStatus.svelte';
 export { default as TaskProgress } from '../components/TaskProgress.svelte';
+export { default as ProgressBar } from '../components/ProgressBar.svelte';
 export { default as NodeStateVisuals } from '../components/NodeStateVisuals.svelte';
 export { default as TakesGallery } from '../components/TakesGallery.svelte';
 export { default as AgentActivityMonitor } from '../components/AgentActivityMonitor.svelte';
