@@ -15,8 +15,9 @@
  * was.
  *
  * Arrays from the state are copied with a spread (`[...list]`), never `slice()`/`concat()`/
- * `filter()`: the state is frozen, and V8 runs those on frozen arrays on a slow generic path
- * (15 us instead of 0.3 us for 500 ids on Node 20), while a spread stays fast.
+ * `filter()`: the state is frozen (in development), and V8 runs those on frozen arrays on a slow
+ * generic path (500 ids: slice 14.4 us frozen against 0.16 us plain, spread 0.11 us either way;
+ * `node bench/frozen-arrays.mjs`, Node 20, 2-core AMD EPYC), while a spread stays fast.
  */
 import type { UnknownAction } from '@reduxjs/toolkit';
 import { framesBatched } from './frameEvents.js';
