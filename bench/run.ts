@@ -144,6 +144,7 @@ type Throughput = {
   cpuRatio: number;
   devCpuRatio?: number;
   retainedHeap: number;
+  promotedPerFrame: { floor: number; live: number };
   peakRss: number;
   rssAfterTraffic: number;
   bytesPerFrame: number;
@@ -274,15 +275,15 @@ async function main() {
     );
   }
   lines.push('');
-  lines.push('| frames | nodes | retained heap | peak RSS | bursts | store notifications | max per burst | bridge wakes (50 subscribers) | unrelated wakes | nodes / tasks / takes in state |');
-  lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  lines.push('| frames | nodes | retained heap | promoted B/frame: floor / live | peak RSS | bursts | store notifications | max per burst | bridge wakes (50 subscribers) | unrelated wakes | nodes / tasks / takes in state |');
+  lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const t of throughput) {
     lines.push(
-      `| ${t.frames.toLocaleString('en-US')} | ${t.nodes.toLocaleString('en-US')} | ${MB(t.retainedHeap)} | ${MB(t.peakRss)} | ${t.counts.bursts} | ${t.counts.notificationsDuringBursts} | ${t.counts.maxNotificationsPerBurst} | ${t.counts.wakes} | ${t.counts.unrelatedWakes} | ${t.tables.nodes} / ${t.tables.tasks} / ${t.tables.takes} |`,
+      `| ${t.frames.toLocaleString('en-US')} | ${t.nodes.toLocaleString('en-US')} | ${MB(t.retainedHeap)} | ${Math.round(t.promotedPerFrame.floor)} / ${Math.round(t.promotedPerFrame.live)} | ${MB(t.peakRss)} | ${t.counts.bursts} | ${t.counts.notificationsDuringBursts} | ${t.counts.maxNotificationsPerBurst} | ${t.counts.wakes} | ${t.counts.unrelatedWakes} | ${t.tables.nodes} / ${t.tables.tasks} / ${t.tables.takes} |`,
     );
   }
   lines.push('');
-  lines.push(`Medians of ${SIZES.reps} repetitions (${SIZES.bigReps} for the largest log); floor, live and dev interleaved in one process per row. µs/frame is wall-clock time; CPU µs is the process's CPU time (user + system), less sensitive to other load on the machine.`);
+  lines.push(`Medians of ${SIZES.reps} repetitions (${SIZES.bigReps} for the largest log); floor, live and dev interleaved in one process per row. µs/frame is wall-clock time; CPU µs is the process's CPU time (user + system), less sensitive to other load on the machine. Promoted B/frame: growth of the old generation over a run that starts after a full collection, per frame (median).`);
   if (latency) {
     lines.push('');
     lines.push('| latency | run | p50 | p90 | p99 | max | samples |');

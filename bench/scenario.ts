@@ -8,6 +8,7 @@
  *   node scenario.mjs profile FRAMES NODES FILE.cpuprofile
  *   node scenario.mjs stages FRAMES NODES        (parse and reducers timed apart: ./stages.ts)
  */
+import v8 from 'node:v8';
 import { runFloor } from './floor.js';
 import { measureLatency } from './latency.js';
 import { MODE, defaultViewPlan, runLivePath, type LiveRun, type ViewPlan } from './livePath.js';
@@ -23,6 +24,13 @@ function collect() {
   gc();
 }
 const heapUsed = () => process.memoryUsage().heapUsed;
+/**
+ * Bytes in the old generation (old, large-object and code spaces). Its growth over a run that
+ * starts right after a full collection is what the run promoted (or allocated there directly):
+ * objects that outlived the young generation, to be found dead only by a full collection.
+ */
+const oldGeneration = () =>
+  v8.getHeapSpaceStatistics().reduce((sum, space) => (space.space_name === 'new_space' ? sum : sum + space.space_used_size), 0);
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
@@ -98,15 +106,21 @@ async function throughput(frames: number, nodes: number, reps: number, segment: 
   const devMs: number[] = [];
   const devSegMs: number[] = [];
   const ratios: number[] = [];
+  const floorPromoted: number[] = [];
+  const livePromoted: number[] = [];
   for (let r = 0; r < reps; r++) {
     collect();
+    let old = oldGeneration();
     const floor = runFloor(traffic.frames, segmentStart);
+    floorPromoted.push(oldGeneration() - old);
     floorMs.push(floor.totalMs);
     floorCpu.push(floor.cpuMs);
     floorSegCpu.push(floor.segmentCpuMs);
     floorSegMs.push(floor.segmentMs);
     collect();
+    old = oldGeneration();
     const live = await runLivePath(traffic.frames, bursts, view, segmentStart);
+    livePromoted.push(oldGeneration() - old);
     live.rig.dispose();
     liveMs.push(live.totalMs);
     liveCpu.push(live.cpuMs);
@@ -153,6 +167,8 @@ async function throughput(frames: number, nodes: number, reps: number, segment: 
     devRatio: dev ? median(devMs) / median(liveMs) : undefined,
     raw: { floorMs, liveMs, devMs, floorSegMs, liveSegMs, devSegMs, floorCpu, liveCpu, devCpu },
     retainedHeap,
+    /** Median bytes per frame promoted to the old generation over a run (see oldGeneration). */
+    promotedPerFrame: { floor: median(floorPromoted) / frames, live: median(livePromoted) / frames },
     rssAfterTraffic,
     peakRss: process.resourceUsage().maxRSS * 1024,
   };

@@ -1,9 +1,9 @@
 import { getEntity, type RealtimeState } from '../slices/index.js';
-import { createRealtimeSelector } from './base.js';
+import { createLatestSelector } from './base.js';
 
 export const selectActivityFeed = (state: RealtimeState) => state.activity.feed;
 export const selectProjectActivity = (state: RealtimeState, projectId: string) => state.activity.projects[projectId];
-export const selectRunningProcesses = createRealtimeSelector(
+export const selectRunningProcesses = createLatestSelector(
   [(state: RealtimeState) => state.activity.processes],
   (processes) => Object.values(processes),
 );

@@ -1,6 +1,6 @@
 import { AGENT_TYPES, type AgentType } from '../protocol/index.js';
 import { getEntity, type AgentRecord, type RealtimeState } from '../slices/index.js';
-import { createRealtimeSelector } from './base.js';
+import { createLatestSelector, createRealtimeSelector } from './base.js';
 
 const idle = (agent_type: AgentType): AgentRecord => ({ agent_type, status: 'idle', progress: 0, updatedAt: 0 });
 const IDLE_AGENTS: Record<AgentType, AgentRecord> = Object.fromEntries(
@@ -8,7 +8,7 @@ const IDLE_AGENTS: Record<AgentType, AgentRecord> = Object.fromEntries(
 ) as Record<AgentType, AgentRecord>;
 
 /** All seven agents in pipeline order, idle where nothing was heard from them. */
-export const selectAgentActivities = createRealtimeSelector(
+export const selectAgentActivities = createLatestSelector(
   // The shards, not the slice: a new hand-off alone must not hand out a new array.
   [(state: RealtimeState) => state.agents.shards],
   (shards): readonly AgentRecord[] => AGENT_TYPES.map((type) => getEntity({ shards }, type) ?? IDLE_AGENTS[type]),

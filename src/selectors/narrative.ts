@@ -1,5 +1,5 @@
 import { allEntities, getEntity, type BeatRecord, type RealtimeState } from '../slices/index.js';
-import { createRealtimeSelector } from './base.js';
+import { createLatestSelector, createRealtimeSelector } from './base.js';
 
 export interface NarrativeProgressView {
   structure_type?: string;
@@ -19,10 +19,8 @@ export interface NarrativeProgressView {
  * only when one of them does: linking a generation or take to a beat (beat table, task links)
  * leaves the view, and whatever renders it, untouched.
  */
-export const selectNarrativeProgress = createRealtimeSelector(
+export const selectNarrativeProgress = createLatestSelector(
   [
-    // The array first: reselect's weakMapMemoize keys its cache tree on the arguments in order,
-    // so the entries under a replaced array (and the primitives after it) can be collected.
     (state: RealtimeState) => state.narrative.completed_beats,
     (state: RealtimeState) => state.narrative.structure_type,
     (state: RealtimeState) => state.narrative.current_chapter,
@@ -60,7 +58,7 @@ export const selectBeat = (state: RealtimeState, beatName: string): BeatRecord |
   getEntity(state.narrative.beats, beatName);
 
 /** Beats in the order they were reached, each with the nodes, tasks and takes it produced. */
-export const selectBeatGenerations = createRealtimeSelector(
+export const selectBeatGenerations = createLatestSelector(
   [(state: RealtimeState) => state.narrative.beats],
   (beats): readonly BeatRecord[] => allEntities(beats),
 );

@@ -2,8 +2,8 @@
  * The story's store shapes ($wsState, $taskProgress, $nodeStates, ...), derived from the
  * normalized state by memoized selectors, so the story's own components work unchanged.
  */
-import { createSelector } from 'reselect';
 import type { AgentType, CeleryState, InboundFrame, StructureType, Take } from '../protocol/index.js';
+import { createLatestSelector } from '../selectors/base.js';
 import { allEntities, getEntity, type ConnectionStatus, type RealtimeState, type TakesState } from '../slices/index.js';
 
 export interface WebSocketState {
@@ -62,7 +62,7 @@ export interface NarrativeProgress {
 
 export type WSMessage = InboundFrame;
 
-export const selectWsState = createSelector(
+export const selectWsState = createLatestSelector(
   [(state: RealtimeState) => state.connection, (state: RealtimeState) => state.sync.sessionId],
   (connection, clientSessionId): WebSocketState => ({
     status: connection.status,
@@ -76,12 +76,12 @@ export const selectWsState = createSelector(
   }),
 );
 
-export const selectWsMessages = createSelector(
+export const selectWsMessages = createLatestSelector(
   [(state: RealtimeState) => state.frames.recent],
   (recent): WSMessage[] => recent.map((entry) => entry.frame),
 );
 
-export const selectStoryTaskProgress = createSelector(
+export const selectStoryTaskProgress = createLatestSelector(
   [(state: RealtimeState) => state.tasks.shards, (state: RealtimeState) => state.tasks.ids],
   (shards, ids): Record<string, TaskProgress> => {
     const out: Record<string, TaskProgress> = {};
@@ -111,7 +111,7 @@ function takesOf(ids: readonly string[], table: TakesState): Take[] {
   return takes.sort((a, b) => a.take_number - b.take_number);
 }
 
-export const selectStoryNodeStates = createSelector(
+export const selectStoryNodeStates = createLatestSelector(
   [(state: RealtimeState) => state.nodes.shards, (state: RealtimeState) => state.nodes.ids, (state: RealtimeState) => state.takes],
   (shards, ids, takes): Record<string, NodeState> => {
     const out: Record<string, NodeState> = {};
@@ -144,12 +144,12 @@ export const selectStoryNodeStates = createSelector(
 );
 
 /** The story used a Set; it is rebuilt only when the set of generating nodes changes. */
-export const selectActiveGenerationsSet = createSelector(
+export const selectActiveGenerationsSet = createLatestSelector(
   [(state: RealtimeState) => state.nodes.generating_ids],
   (ids): Set<string> => new Set(ids),
 );
 
-export const selectStoryAgentActivities = createSelector(
+export const selectStoryAgentActivities = createLatestSelector(
   [(state: RealtimeState) => state.agents.shards, (state: RealtimeState) => state.agents.ids],
   (shards, ids): Record<string, AgentActivity> => {
     const out: Record<string, AgentActivity> = {};
@@ -168,7 +168,7 @@ export const selectStoryAgentActivities = createSelector(
   },
 );
 
-export const selectStoryNarrativeProgress = createSelector(
+export const selectStoryNarrativeProgress = createLatestSelector(
   [(state: RealtimeState) => state.narrative],
   (narrative): NarrativeProgress => ({
     current_chapter: narrative.current_chapter,
