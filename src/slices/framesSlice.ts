@@ -76,19 +76,29 @@ class FramesPass {
   }
 
   commit(): FramesState {
-    if (this.recent.length > 0) {
-      const merged = [...this.base.recent, ...this.recent];
-      this.next.recent = merged.length > MAX_RECENT_FRAMES ? merged.slice(merged.length - MAX_RECENT_FRAMES) : merged;
-    }
+    if (this.recent.length > 0) this.next.recent = recentWindow(this.base.recent, this.recent);
     return freezeDeep(this.next);
   }
 }
 
+/**
+ * The last MAX_RECENT_FRAMES of `before` followed by `added`, in one new array (no intermediate
+ * merged copy: this runs on every burst).
+ */
+function recentWindow(before: readonly RecentFrame[], added: readonly RecentFrame[]): RecentFrame[] {
+  const keep = Math.max(0, Math.min(before.length, MAX_RECENT_FRAMES - added.length));
+  const out: RecentFrame[] = [];
+  for (let i = before.length - keep; i < before.length; i++) out.push(before[i]!);
+  for (let i = Math.max(0, added.length - MAX_RECENT_FRAMES); i < added.length; i++) out.push(added[i]!);
+  return out;
+}
+
 const applied: PassCase<FramesPass> = (pass, action) => {
-  const { frame, receivedAt } = (action as FrameAction).payload;
+  // The payload is { frame, receivedAt }: a RecentFrame already, kept as it is.
+  const payload: RecentFrame = (action as FrameAction).payload;
   pass.next.applied += 1;
-  pass.next.lastReceivedAt = receivedAt;
-  pass.recent.push({ frame, receivedAt });
+  pass.next.lastReceivedAt = payload.receivedAt;
+  pass.recent.push(payload);
 };
 
 const cases = new Map<string, PassCase<FramesPass>>([

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { replayFrames, replayTimeline } from '../../src/replay/index.js';
-import { MAX_RECENT_FRAMES } from '../../src/slices/index.js';
+import { framesBatched, MAX_RECENT_FRAMES, realtimeReducer, toFrameAction } from '../../src/slices/index.js';
 import { MAX_UNKNOWN_TYPES } from '../../src/slices/framesSlice.js';
 import { expectPrototypeClean, FIXTURE_NAMES, fixtureLines, readFixture, stamped, timeOf } from '../support/fixtures.js';
 
@@ -87,6 +87,22 @@ describe('frames slice', () => {
     expect(frames.recent).toHaveLength(MAX_RECENT_FRAMES);
     expect(frames.recent[0]).toMatchObject({ receivedAt: timeOf(log, 57), frame: { server_time: 57 } });
     expect(frames.recent[MAX_RECENT_FRAMES - 1]).toMatchObject({ receivedAt: timeOf(log, total - 1), frame: { server_time: total - 1 } });
+  });
+
+  it('keeps the newest MAX_RECENT_FRAMES across bursts of any size, in order', () => {
+    const beat = (n: number) => toFrameAction({ type: 'system.heartbeat', server_time: n } as never, n);
+    const burst = (from: number, count: number) => framesBatched({ actions: Array.from({ length: count }, (_, i) => beat(from + i)) });
+    const times = (state: ReturnType<typeof realtimeReducer>) => state.frames.recent.map((r) => r.receivedAt);
+    const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+    let state = realtimeReducer(undefined, { type: '@@test/init' });
+    state = realtimeReducer(state, burst(0, 30));
+    expect(times(state)).toEqual(range(0, 30));
+    state = realtimeReducer(state, burst(30, 90));
+    expect(times(state)).toEqual(range(120 - MAX_RECENT_FRAMES, 120));
+    // A burst longer than the window replaces it with the burst's newest frames.
+    state = realtimeReducer(state, burst(120, MAX_RECENT_FRAMES + 7));
+    expect(times(state)).toEqual(range(127, 127 + MAX_RECENT_FRAMES));
+    expect(state.frames.recent[0]!.frame).toMatchObject({ server_time: 127 });
   });
 
   it('the recent window never exceeds its bound at any step', () => {
