@@ -8,6 +8,7 @@
  * identity check here mean a task.progress frame wakes only the components that read that task.
  */
 import type { RealtimeState } from '../slices/index.js';
+import { selectorReader } from './selectorReader.js';
 
 /** The part of a Redux store the bridge needs. */
 export interface StateSource<S = RealtimeState> {
@@ -28,9 +29,10 @@ export function fromSelector<S, T, A extends unknown[]>(
   const subscribers = new Set<{ run: (value: T) => void; invalidate?: () => void }>();
   let value: T;
   let stop: (() => void) | undefined;
+  const read = selectorReader(selector, args);
 
   function check() {
-    const next = selector(source.getState(), ...args);
+    const next = read(source.getState());
     if (next === value) return;
     value = next;
     // Copy: a subscriber may unsubscribe (itself or another) while being notified.
@@ -42,7 +44,7 @@ export function fromSelector<S, T, A extends unknown[]>(
     subscribe(run, invalidate) {
       const subscriber = { run, invalidate };
       if (subscribers.size === 0) {
-        value = selector(source.getState(), ...args);
+        value = read(source.getState());
         stop = source.subscribe(check);
       }
       subscribers.add(subscriber);

@@ -10,6 +10,7 @@
  */
 import { createSubscriber } from 'svelte/reactivity';
 import type { StateSource } from './fromSelector.js';
+import { selectorReader } from './selectorReader.js';
 
 export interface SelectorState<T> {
   readonly current: T;
@@ -20,13 +21,14 @@ export function useSelector<S, T, A extends unknown[]>(
   selector: (state: S, ...args: A) => T,
   ...args: A
 ): SelectorState<T> {
-  let value = selector(source.getState(), ...args);
+  const read = selectorReader(selector, args);
+  let value = read(source.getState());
   let active = false;
   const subscribe = createSubscriber((update) => {
     active = true;
-    value = selector(source.getState(), ...args);
+    value = read(source.getState());
     const stop = source.subscribe(() => {
-      const next = selector(source.getState(), ...args);
+      const next = read(source.getState());
       if (next === value) return;
       value = next;
       update();
@@ -39,7 +41,7 @@ export function useSelector<S, T, A extends unknown[]>(
   return {
     get current() {
       subscribe();
-      return active ? value : (value = selector(source.getState(), ...args));
+      return active ? value : (value = read(source.getState()));
     },
   };
 }
