@@ -48,16 +48,24 @@ export interface AgentsState extends Table<AgentRecord> {
 /** One copy-on-write pass of frames over the agents (see ./cow.ts). */
 class AgentsPass {
   readonly table: TableWork<AgentRecord>;
-  handoffs: Handoff[];
+  /** The hand-off list, copied on the first hand-off of the pass (most passes have none). */
+  private written?: Handoff[];
 
   constructor(readonly base: AgentsState) {
     this.table = new TableWork(base, (agent) => ({ ...agent }));
-    this.handoffs = [...base.handoffs];
+  }
+
+  get handoffs(): readonly Handoff[] {
+    return this.written ?? this.base.handoffs;
+  }
+
+  writableHandoffs(): Handoff[] {
+    return (this.written ??= [...this.base.handoffs]);
   }
 
   commit(): AgentsState {
     const table = this.table.commit();
-    const handoffs = settleArray(this.handoffs, this.base.handoffs) as Handoff[];
+    const handoffs = this.written ? (settleArray(this.written, this.base.handoffs) as Handoff[]) : this.base.handoffs;
     if (!table && handoffs === this.base.handoffs) return this.base;
     return freeze({ ...this.base, ...table, handoffs });
   }
@@ -128,8 +136,8 @@ export const agentsReducer = passReducer<AgentsState, AgentsPass>({
       const repeated =
         last?.from_agent === frame.from_agent && last.to_agent === frame.to_agent && last.task_id === frame.task_id;
       if (repeated) return;
-      pass.handoffs = appendBounded(
-        pass.handoffs,
+      appendBounded(
+        pass.writableHandoffs(),
         [
           {
             from_agent: frame.from_agent,
@@ -141,7 +149,7 @@ export const agentsReducer = passReducer<AgentsState, AgentsPass>({
           },
         ],
         MAX_HANDOFFS,
-      ).list;
+      );
     }),
   ]),
 });

@@ -155,8 +155,10 @@ export class TableWork<T extends object> {
     if (drop.size === 0) return;
     const current = this.currentIds();
     if (drop.size === 1) {
-      // The usual case (the oldest task or take let go): one copy, then a native splice.
-      const kept = [...current];
+      // The usual case (the oldest task or take let go, often right after one was added): a
+      // native splice, on the pass's own copy when it has one (no second copy), and dropping the
+      // first id moves the array's start rather than its elements (see ./bounded.ts).
+      const kept = this.ids ?? [...current];
       kept.splice(kept.indexOf(drop.values().next().value!), 1);
       this.ids = kept;
     } else {
