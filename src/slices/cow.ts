@@ -200,19 +200,20 @@ export class TableWork<T extends object> {
     if (!shards) return undefined;
     const changedShards = this.resized;
     let changed = this.removed || this.ids !== undefined;
-    for (const [id, before] of this.written) {
+    // forEach, not for-of: iterating a Map with for-of makes an [id, before] array per entry.
+    this.written.forEach((before, id) => {
       const shard = shardOf(id);
       const after = shards[shard]![id]!;
       const settled = before === undefined ? after : settle(after, before);
       if (settled === before) {
         shards[shard]![id] = before;
-        continue;
+        return;
       }
       changed = true;
       if (!changedShards.includes(shard)) changedShards.push(shard);
       freezeDeep(settled);
       shards[shard]![id] = settled;
-    }
+    });
     if (!changed) return undefined;
     for (const shard of this.copied) {
       if (changedShards.includes(shard)) freeze(shards[shard]);
