@@ -76,8 +76,21 @@ export function summarizeProfile(file: string, top = 25): ProfileSummary {
     entry.us += us;
     map.set(key, entry);
   };
+  // The profiler's own calls (Profiler.start and stop, sent through node:inspector from the
+  // scenario) are sampled too: left out, they are not the live path's time.
+  const inspectorOf = new Map<number, boolean>();
+  const underInspector = (id: number): boolean => {
+    let known = inspectorOf.get(id);
+    if (known === undefined) {
+      const up = parent.get(id);
+      known = byId.get(id)!.callFrame.url.startsWith('node:inspector') || (up !== undefined && underInspector(up));
+      inspectorOf.set(id, known);
+    }
+    return known;
+  };
   let total = 0;
   profile.samples.forEach((id, i) => {
+    if (underInspector(id)) return;
     const us = profile.timeDeltas[i] ?? 0;
     total += us;
     const node = byId.get(id)!;
