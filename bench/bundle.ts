@@ -134,6 +134,19 @@ export async function measureBundles(): Promise<BundleResult> {
   };
 }
 
+/** Minified bytes of the core's realistic import (own code), per directory of src/ and per file. */
+export async function ownCodeByFile(): Promise<{ byDirectory: Record<string, number>; byFile: Record<string, number> }> {
+  const { inputs } = await bundleEntry(CORE_REALISTIC, true);
+  const byFile = Object.fromEntries(Object.entries(inputs).sort((a, b) => b[1] - a[1]));
+  const byDirectory: Record<string, number> = {};
+  for (const [path, bytes] of Object.entries(inputs)) {
+    const directory = path.startsWith('src/') ? path.split('/').slice(0, 2).join('/') : path;
+    byDirectory[directory] = (byDirectory[directory] ?? 0) + bytes;
+  }
+  return { byDirectory, byFile };
+}
+
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  console.log(JSON.stringify(await measureBundles(), null, 2));
+  // --by-file: where the core's own code comes from (minified bytes, before gzip).
+  console.log(JSON.stringify(process.argv.includes('--by-file') ? await ownCodeByFile() : await measureBundles(), null, 2));
 }
