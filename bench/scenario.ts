@@ -7,6 +7,7 @@
  *   node --expose-gc scenario.mjs latency FRAMES NODES [quick]
  *   node scenario.mjs profile FRAMES NODES FILE.cpuprofile
  *   node scenario.mjs stages FRAMES NODES        (parse and reducers timed apart: ./stages.ts)
+ *   node --expose-gc scenario.mjs heapstate FRAMES NODES REPS   (see heapState below)
  */
 import v8 from 'node:v8';
 import { runFloor } from './floor.js';
@@ -187,6 +188,39 @@ async function latency(frames: number, nodes: number, quick: boolean) {
   return { kind: 'latency', mode: MODE, frames, nodes, ...result };
 }
 
+/**
+ * The live path and the floor in two heap states, in one process: first REPS repetitions with
+ * no collection between runs (a warm heap), then REPS with two full collections before each run
+ * (what `throughput` does). Prints "# rep N warm|collected" before each live run, so that a run
+ * under `node --trace-opt` shows how many functions each live run had to optimize again.
+ */
+async function heapState(frames: number, nodes: number, reps: number) {
+  const traffic = generateTraffic({ frames, nodes });
+  const segmentStart = frames - 5_000;
+  const bursts = burstSizes(frames, [segmentStart]);
+  const view = viewFor(traffic, segmentStart);
+  for (let k = 0; k < 2; k++) (await runLivePath(traffic.frames, bursts, view)).rig.dispose();
+  const modes: Record<string, { floorMs: number[]; liveMs: number[] }> = {};
+  for (const mode of ['warm', 'collected'] as const) {
+    const out = (modes[mode] = { floorMs: [] as number[], liveMs: [] as number[] });
+    for (let r = 0; r < reps; r++) {
+      if (mode === 'collected') collect();
+      out.floorMs.push(runFloor(traffic.frames, segmentStart).totalMs);
+      if (mode === 'collected') collect();
+      process.stdout.write(`# rep ${r} ${mode}\n`);
+      const live = await runLivePath(traffic.frames, bursts, view, segmentStart);
+      out.liveMs.push(live.totalMs);
+      live.rig.dispose();
+    }
+  }
+  const summary = (m: { floorMs: number[]; liveMs: number[] }) => ({
+    floorUs: (median(m.floorMs) * 1000) / frames,
+    liveUs: (median(m.liveMs) * 1000) / frames,
+    ratio: median(m.liveMs) / median(m.floorMs),
+  });
+  return { kind: 'heapstate', mode: MODE, frames, nodes, reps, warm: summary(modes.warm!), collected: summary(modes.collected!) };
+}
+
 /** Profiles the live path only (not the traffic generation), with the inspector's profiler. */
 async function profile(frames: number, nodes: number, file: string) {
   const traffic = generateTraffic({ frames, nodes });
@@ -215,6 +249,7 @@ if (kind === 'throughput') out = await throughput(Number(a), Number(b), Number(c
 else if (kind === 'latency') out = await latency(Number(a), Number(b), c === 'quick');
 else if (kind === 'profile') out = await profile(Number(a), Number(b), c!);
 else if (kind === 'stages') out = measureStages(Number(a), Number(b));
+else if (kind === 'heapstate') out = await heapState(Number(a), Number(b), Number(c ?? 5));
 else throw new Error(`unknown scenario ${kind}`);
 process.stdout.write(`${JSON.stringify(out)}\n`);
 process.exit(0);
