@@ -146,7 +146,27 @@ export async function ownCodeByFile(): Promise<{ byDirectory: Record<string, num
   return { byDirectory, byFile };
 }
 
+/**
+ * Own code (packages external) of parts of the core, each bundled alone: how much of the 10 kB
+ * target the state alone takes, before the socket middleware and the parser.
+ */
+export const CORE_AREAS: Record<string, string> = {
+  'wire contract (parseFrame, encodeFrame)': `export { parseFrame, encodeFrame } from './src/protocol/index.ts';`,
+  'reducers (realtimeReducer, with the protocol code they use)': `export { realtimeReducer } from './src/slices/rootReducer.ts';`,
+  'reducers and the selectors of the realistic import': `export { realtimeReducer } from './src/slices/rootReducer.ts';
+export { selectConnectionStatus, selectNodeVisual, selectActiveGenerationIds, selectTakesByNode, selectTaskById, selectAgentActivities, selectHandoffs, selectNarrativeProgress } from './src/selectors/index.ts';`,
+  'realistic import': CORE_REALISTIC,
+};
+
+export async function ownCodeByArea(): Promise<Record<string, BundleFigure>> {
+  const out: Record<string, BundleFigure> = {};
+  for (const [name, contents] of Object.entries(CORE_AREAS)) out[name] = (await bundleEntry(contents, true)).figure;
+  return out;
+}
+
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  // --by-file: where the core's own code comes from (minified bytes, before gzip).
-  console.log(JSON.stringify(process.argv.includes('--by-file') ? await ownCodeByFile() : await measureBundles(), null, 2));
+  // --by-file: where the core's own code comes from (minified bytes per file, before gzip, and
+  // parts of the core bundled alone, minified and gzipped).
+  const byFile = process.argv.includes('--by-file');
+  console.log(JSON.stringify(byFile ? { ...(await ownCodeByFile()), byArea: await ownCodeByArea() } : await measureBundles(), null, 2));
 }
