@@ -31,12 +31,11 @@
  * why and exits 0 (with --json: `{"skipped": "..."}`).
  */
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type Plugin } from 'esbuild';
+import { build } from 'esbuild';
 import type { BrowserContext, Page } from 'playwright-core';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { startServer } from '../server/main.js';
@@ -46,6 +45,7 @@ import { clockOffset, matchLatencies, progressFrame } from './browser/frames.js'
 import type { BrowserLatencyOptions, BrowserLatencyResult, BrowserLatencyRun } from './browser/report.js';
 import { browserLatencyLines } from './browser/report.js';
 import { percentiles } from './latency.js';
+import { svelteCompile } from './sveltePlugin.js';
 
 export { browserLatencyLines, type BrowserLatencyOptions, type BrowserLatencyResult, type BrowserLatencyRun };
 
@@ -64,18 +64,6 @@ export const QUICK_OPTIONS: BrowserLatencyOptions = { runs: 1, warmupFrames: 500
 const PROJECT = 'bench';
 const NODE = 'bench-node';
 const nowMs = () => performance.timeOrigin + performance.now();
-
-const svelteCompile: Plugin = {
-  name: 'svelte',
-  setup(b) {
-    b.onLoad({ filter: /\.svelte$/ }, async (args) => {
-      const { compile } = await import('svelte/compiler');
-      const source = await readFile(args.path, 'utf8');
-      const out = compile(source, { filename: args.path, generate: 'client', css: 'injected', dev: false });
-      return { contents: out.js.code, loader: 'js', resolveDir: dirname(args.path) };
-    });
-  },
-};
 
 /** Bundles the page into a fresh temporary directory (index.html + page.js); returns it. */
 export async function buildPage(): Promise<string> {

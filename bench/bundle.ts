@@ -10,11 +10,11 @@
  * dependencies (svelte, msw) are always external. Svelte components are compiled with
  * svelte/compiler, as vite-plugin-svelte would.
  */
-import { build, type Plugin } from 'esbuild';
-import { readFile } from 'node:fs/promises';
+import { build } from 'esbuild';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { svelteCompile } from './sveltePlugin.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const PEERS = ['svelte', 'msw'];
@@ -46,18 +46,6 @@ export const api = {
   NodeStateVisuals, TaskProgress, TakesGallery, AgentActivityMonitor, NarrativeProgress, GenerationNode,
 };
 `;
-
-const svelteCompile: Plugin = {
-  name: 'svelte',
-  setup(b) {
-    b.onLoad({ filter: /\.svelte$/ }, async (args) => {
-      const { compile } = await import('svelte/compiler');
-      const source = await readFile(args.path, 'utf8');
-      const out = compile(source, { filename: args.path, generate: 'client', css: 'injected', dev: false });
-      return { contents: out.js.code, loader: 'js', resolveDir: dirname(args.path) };
-    });
-  },
-};
 
 export interface BundleFigure {
   minified: number;
