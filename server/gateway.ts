@@ -84,13 +84,19 @@ export interface Gateway {
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
 }
 
+/** One project a client is subscribed to: the last seq sent, and live events held back while its history is read. */
+interface Subscription {
+  lastSent: number;
+  buffering: BusEvent[] | undefined;
+}
+
 interface Client {
   ws: WebSocket;
   /** Last frame or pong from the client. */
   lastSeenAt: number;
   sessionId?: string;
   session?: SessionRecord;
-  subscriptions: Map<string, { lastSent: number; buffering: BusEvent[] | undefined }>;
+  subscriptions: Map<string, Subscription>;
   frameTimes: number[];
   /** Frames of this client, and resyncs, are handled in order, one after another. */
   chain: Promise<void>;
@@ -183,17 +189,29 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
   });
 
-  async function catchUp(client: Client, projectId: string, sub: { lastSent: number; buffering: BusEvent[] | undefined }) {
-    let after = sub.lastSent;
+  async function catchUp(client: Client, projectId: string, sub: Subscription) {
+    await replayHistory(client, projectId, sub, sub.lastSent, true);
+    flushBuffered(client, sub);
+  }
+
+  /**
+   * Sends the project's history after `after`, page by page. With `reportTrim`, a history that no
+   * longer reaches back to `after` (trimmed) is announced first with a replay.gap.
+   */
+  async function replayHistory(client: Client, projectId: string, sub: Subscription, after: number, reportTrim: boolean) {
     for (let first = true; ; first = false) {
       const page = await bus.history(projectId, after, HISTORY_PAGE);
-      if (first && page.oldestAvailable !== undefined) {
+      if (first && reportTrim && page.oldestAvailable !== undefined) {
         send(client, { type: 'replay.gap', project_id: projectId, from_seq: after + 1, to_seq: page.oldestAvailable - 1, timestamp: new Date().toISOString() });
       }
       for (const event of page.events) deliver(client, sub, event);
       if (page.events.length < HISTORY_PAGE) break;
       after = page.events[page.events.length - 1]!.seq;
     }
+  }
+
+  /** Live events held back while the history was read, now delivered (duplicates skipped). */
+  function flushBuffered(client: Client, sub: Subscription) {
     const buffered = sub.buffering ?? [];
     sub.buffering = undefined;
     for (const event of buffered) deliver(client, sub, event);
@@ -208,7 +226,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (client.session) await bus.putSession({ ...client.session, subscriptions: Array.from(client.subscriptions.keys()) }, sessionTtlMs);
   }
 
-  function deliver(client: Client, sub: { lastSent: number }, event: BusEvent) {
+  function deliver(client: Client, sub: Subscription, event: BusEvent) {
     if (event.seq <= sub.lastSent) return;
     sub.lastSent = event.seq;
     send(client, event.frame);
@@ -218,7 +236,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     const existing = client.subscriptions.get(projectId);
     if (existing && lastSeq === undefined) return;
     // Buffer live events while the history is read, so none falls between the two.
-    const sub = { lastSent: lastSeq ?? 0, buffering: [] as BusEvent[] | undefined };
+    const sub: Subscription = { lastSent: lastSeq ?? 0, buffering: [] };
     client.subscriptions.set(projectId, sub);
     if (lastSeq === undefined) {
       // A fresh subscription starts from now.
@@ -231,20 +249,10 @@ export function createGateway(options: GatewayOptions): Gateway {
         send(client, { type: 'replay.gap', project_id: projectId, from_seq: (lostStream ? lastSeq : current) + 1, to_seq: current, timestamp: new Date().toISOString() });
         sub.lastSent = current;
       }
-      let after = reset ? current : lastSeq;
-      for (;;) {
-        const page = await bus.history(projectId, after, HISTORY_PAGE);
-        if (page.oldestAvailable !== undefined && after === lastSeq && !reset) {
-          send(client, { type: 'replay.gap', project_id: projectId, from_seq: lastSeq + 1, to_seq: page.oldestAvailable - 1, timestamp: new Date().toISOString() });
-        }
-        for (const event of page.events) deliver(client, sub, event);
-        if (page.events.length < HISTORY_PAGE) break;
-        after = page.events[page.events.length - 1]!.seq;
-      }
+      // After a reset the gap above already told the client; otherwise a trimmed history is news.
+      await replayHistory(client, projectId, sub, reset ? current : lastSeq, !reset);
     }
-    const buffered = sub.buffering ?? [];
-    sub.buffering = undefined;
-    for (const event of buffered) deliver(client, sub, event);
+    flushBuffered(client, sub);
   }
 
   async function startSession(client: Client, frame: OutboundFrameOf<'session.init'>) {
