@@ -14,6 +14,7 @@ import { createClient } from 'redis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createRedisBus } from '../../server/bus/redisBus.js';
+import type { EventBus } from '../../server/bus/types.js';
 import { createGateway } from '../../server/gateway.js';
 import { connect, createMemoryStorage, createRealtimeStore, subscribeProject, type WebSocketConstructor } from '../../src/index.js';
 import { waitForState } from '../support/miniGateway.js';
@@ -30,6 +31,33 @@ afterEach(async () => {
   }
 });
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A gateway on `gatewayBus` and a store connected to it and subscribed to p1, returned once the
+ * gateway has recorded the subscription in the session (seen through `worker`, the same Redis).
+ */
+async function subscribedClient(gatewayBus: EventBus, worker: EventBus) {
+  const gateway = createGateway({ bus: gatewayBus, host: '127.0.0.1', port: 0, heartbeatMs: 60_000 });
+  await gateway.ready;
+  cleanups.push(() => gateway.terminate());
+  const store = createRealtimeStore({
+    url: `ws://127.0.0.1:${gateway.port()}/ws`,
+    WebSocket: WebSocket as unknown as WebSocketConstructor,
+    storage: createMemoryStorage(),
+    browser: null,
+    devTools: false,
+    sessionReplyTimeoutMs: 5_000,
+  });
+  cleanups.push(() => store.dispose());
+  store.dispatch(subscribeProject('p1'));
+  store.dispatch(connect());
+  await waitForState(store, (s) => s.connection.sessionReady, 'session');
+  for (let i = 0; i < 500; i++) {
+    if ((await worker.getSession(store.getState().sync.sessionId ?? ''))?.subscriptions.includes('p1')) break;
+    await delay(10);
+  }
+  return store;
+}
 
 describe('Redis restarted empty', () => {
   it('the bus reports the lost data set once, with a new incarnation', { timeout: 60_000 }, async () => {
@@ -57,25 +85,7 @@ describe('Redis restarted empty', () => {
     const gatewayBus = await createRedisBus({ url: redis.url, prefix: 'reset2:' });
     const worker = await createRedisBus({ url: redis.url, prefix: 'reset2:' });
     cleanups.push(() => gatewayBus.close(), () => worker.close());
-    const gateway = createGateway({ bus: gatewayBus, host: '127.0.0.1', port: 0, heartbeatMs: 60_000 });
-    await gateway.ready;
-    cleanups.push(() => gateway.terminate());
-    const store = createRealtimeStore({
-      url: `ws://127.0.0.1:${gateway.port()}/ws`,
-      WebSocket: WebSocket as unknown as WebSocketConstructor,
-      storage: createMemoryStorage(),
-      browser: null,
-      devTools: false,
-      sessionReplyTimeoutMs: 5_000,
-    });
-    cleanups.push(() => store.dispose());
-    store.dispatch(subscribeProject('p1'));
-    store.dispatch(connect());
-    await waitForState(store, (s) => s.connection.sessionReady, 'session');
-    for (let i = 0; i < 500; i++) {
-      if ((await worker.getSession(store.getState().sync.sessionId ?? ''))?.subscriptions.includes('p1')) break;
-      await delay(10);
-    }
+    const store = await subscribedClient(gatewayBus, worker);
     for (let n = 1; n <= 5; n++) await worker.publish('p1', { type: 'project.updated', data: { n } });
     await waitForState(store, (s) => s.sync.lastSeq.p1 === 5, 'the old numbering');
 
@@ -100,25 +110,7 @@ describe('Redis restarted empty', () => {
     admin.on('error', () => {});
     await admin.connect();
     cleanups.push(() => gatewayBus.close(), () => worker.close(), () => admin.quit().catch(() => {}));
-    const gateway = createGateway({ bus: gatewayBus, host: '127.0.0.1', port: 0, heartbeatMs: 60_000 });
-    await gateway.ready;
-    cleanups.push(() => gateway.terminate());
-    const store = createRealtimeStore({
-      url: `ws://127.0.0.1:${gateway.port()}/ws`,
-      WebSocket: WebSocket as unknown as WebSocketConstructor,
-      storage: createMemoryStorage(),
-      browser: null,
-      devTools: false,
-      sessionReplyTimeoutMs: 5_000,
-    });
-    cleanups.push(() => store.dispose());
-    store.dispatch(subscribeProject('p1'));
-    store.dispatch(connect());
-    await waitForState(store, (s) => s.connection.sessionReady, 'session');
-    for (let i = 0; i < 500; i++) {
-      if ((await worker.getSession(store.getState().sync.sessionId ?? ''))?.subscriptions.includes('p1')) break;
-      await delay(10);
-    }
+    const store = await subscribedClient(gatewayBus, worker);
     await worker.publish('p1', { type: 'project.updated', data: { n: 1 } });
     await waitForState(store, (s) => s.sync.lastSeq.p1 === 1, 'event 1');
     // Cut every pub/sub connection (the gateway's feed) and publish while it reconnects.
