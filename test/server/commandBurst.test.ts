@@ -126,4 +126,20 @@ describe('a burst of commands against the reference gateway', () => {
     expect(statuses).toEqual(['disconnected', 'connecting', 'connected']);
   });
 
+  it('a client faster than the gateway allows is rate limited (4429) and comes back: every command runs once, never an error', async () => {
+    const { ran, url } = await backend({ maxFramesPerSecond: 40 });
+    // Told it may send far more than this gateway takes.
+    const { store, statuses } = client(url, { send: { maxPerSecond: 1_000, burst: 1_000 }, backoff: { initialMs: 20, maxMs: 50 } });
+    store.dispatch(connect());
+    await waitForState(store, (s) => s.connection.sessionReady, 'session ready');
+    const ids: string[] = [];
+    for (let i = 0; i < 100; i++) ids.push(store.dispatch(startGeneration({ nodeId: `node-${i}`, params: { prompt: `shot ${i}` } })).payload.commandId);
+
+    const done = await waitForState(store, (s) => s.outbox.delivered === 100, 'every command acked');
+    expect(done.connection.lastClose).toMatchObject({ code: 4429 });
+    expect(statuses).toContain('reconnecting');
+    expect(statuses).not.toContain('error');
+    expect(ran.sort()).toEqual([...ids].sort());
+    expect(done.outbox.dropped).toEqual(NO_DROPS);
+  });
 });
