@@ -11,8 +11,9 @@
  *   workers: the pipeline simulator, in this process or another), then acked by command_id,
  *   deduplicated: a resent command is acked `duplicate` and not run again.
  * - ping -> system.heartbeat; a system.heartbeat to every client on an interval.
- * - bad input (not JSON, unknown type, invalid fields) -> an `error` frame; oversized frames and
- *   floods -> a policy close; everyone else keeps being served.
+ * - bad input (not JSON, unknown type, invalid fields) -> an `error` frame; oversized frames -> a
+ *   policy close (1009); floods -> 4429 (rate limited: the client comes back after a backoff);
+ *   everyone else keeps being served.
  * - shutdown: system.shutdown to everyone, then close 1012 (service restart).
  */
 import { randomBytes } from 'node:crypto';
@@ -58,7 +59,10 @@ export interface GatewayOptions {
   sessionTtlMs?: number;
   /** Frames larger than this close the socket with 1009. Default 256 KiB. */
   maxPayloadBytes?: number;
-  /** More than this many frames per second from one client closes it with 1008. Default 200. */
+  /**
+   * More than this many frames per second from one client closes it with 4429 (rate limited), a
+   * code clients retry after a backoff: an over-eager client is not a broken one. Default 200.
+   */
   maxFramesPerSecond?: number;
   /**
    * Publish accepted commands on the bus's command channel (`bus.publishCommand`), where workers
@@ -389,7 +393,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       client.lastSeenAt = Date.now();
       // Counted on arrival: frames queued behind a slow bus still count towards the limit.
       if (tooFast(client)) {
-        if (ws.readyState === ws.OPEN) ws.close(SERVER_CLOSE.policyViolation, 'too many frames');
+        if (ws.readyState === ws.OPEN) ws.close(SERVER_CLOSE.rateLimited, 'rate limited: too many frames');
         return;
       }
       const text = isBinary ? Buffer.from(data as Buffer).toString('utf8') : data.toString();

@@ -3,6 +3,7 @@
  */
 import type { StorageLike } from './storage.js';
 import { MAX_TIMER_MS, resolveBackoff, type BackoffOptions } from './backoff.js';
+import type { PacerOptions } from './pacer.js';
 
 /** The part of a WebSocket this client uses; the browser's, undici's and `ws`'s all fit. */
 export interface SocketLike {
@@ -46,7 +47,14 @@ export interface RealtimeOptions {
   storage?: StorageLike;
   backoff?: Partial<BackoffOptions>;
   heartbeat?: { intervalMs?: number; timeoutMs?: number };
+  /** Commands waiting to be sent (not yet written to a socket): at most `max`; expiry after `ttlMs`. */
   queue?: { max?: number; ttlMs?: number };
+  /**
+   * Pacing of every frame the client sends (commands, pings, subscribes): up to `burst` at once,
+   * then `maxPerSecond`. Default 40/s with bursts of 120, so any second holds at most 160 frames,
+   * below the reference gateway's limit (200/s). See ./pacer.ts.
+   */
+  send?: { maxPerSecond?: number; burst?: number };
   /** Connect on creation. Default true in a browser, false in Node and during SSR. */
   autoConnect?: boolean;
   /** Redux DevTools. Default on outside production. */
@@ -77,6 +85,7 @@ export interface ResolvedOptions {
   heartbeatTimeoutMs: number;
   queueMax: number;
   queueTtlMs: number;
+  send: PacerOptions;
   connectTimeoutMs: number;
   sessionReplyTimeoutMs: number;
   stableAfterMs: number;
@@ -90,6 +99,8 @@ export const DEFAULTS = {
   heartbeatTimeoutMs: 45_000,
   queueMax: 100,
   queueTtlMs: 10 * 60_000,
+  sendMaxPerSecond: 40,
+  sendBurst: 120,
   connectTimeoutMs: 10_000,
   sessionReplyTimeoutMs: 1_500,
   stableAfterMs: 10_000,
@@ -110,6 +121,17 @@ function timerDelay(name: string, value: number | undefined, fallback: number): 
   return ms;
 }
 
+/** The pacing: a rate whose wait for one token fits a timer, and a burst of at least one frame. */
+function resolveSend(options: RealtimeOptions['send']): PacerOptions {
+  const maxPerSecond = positive('send.maxPerSecond', options?.maxPerSecond, DEFAULTS.sendMaxPerSecond);
+  if (1_000 / maxPerSecond > MAX_TIMER_MS) {
+    throw new RangeError(`send.maxPerSecond must allow one frame per ${MAX_TIMER_MS} ms, the longest timer delay (got ${maxPerSecond})`);
+  }
+  const burst = positive('send.burst', options?.burst, DEFAULTS.sendBurst);
+  if (burst < 1) throw new RangeError(`send.burst must be at least 1 (got ${burst})`);
+  return { maxPerSecond, burst: Math.floor(burst) };
+}
+
 export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
   const backoff = resolveBackoff(options.backoff);
   const heartbeatIntervalMs = timerDelay('heartbeat.intervalMs', options.heartbeat?.intervalMs, DEFAULTS.heartbeatIntervalMs);
@@ -124,6 +146,7 @@ export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
     heartbeatTimeoutMs,
     queueMax: Math.floor(positive('queue.max', options.queue?.max, DEFAULTS.queueMax)),
     queueTtlMs: positive('queue.ttlMs', options.queue?.ttlMs, DEFAULTS.queueTtlMs),
+    send: resolveSend(options.send),
     connectTimeoutMs: timerDelay('connectTimeoutMs', options.connectTimeoutMs, DEFAULTS.connectTimeoutMs),
     sessionReplyTimeoutMs: timerDelay('sessionReplyTimeoutMs', options.sessionReplyTimeoutMs, DEFAULTS.sessionReplyTimeoutMs),
     stableAfterMs: timerDelay('stableAfterMs', options.stableAfterMs, DEFAULTS.stableAfterMs),

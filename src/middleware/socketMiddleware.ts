@@ -42,6 +42,7 @@ import {
 } from '../slices/index.js';
 import { backoffDelay } from './backoff.js';
 import { createListenerRegistry, type ListenerRegistry } from './listeners.js';
+import { createPacer } from './pacer.js';
 import {
   isBrowser,
   resolveOptions,
@@ -90,6 +91,7 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
   const random = options.random ?? defaultRandom;
   const storage = options.storage ?? defaultStorage();
   const listeners = createListenerRegistry();
+  const pacer = createPacer(config.send, timers.now());
   const browser =
     options.browser === null
       ? undefined
@@ -110,6 +112,12 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
   let socket: SocketLike | undefined;
   /** Outbox entries written to the current socket. */
   let sentOnSocket = new Set<string>();
+  /**
+   * Encoded frames other than commands (session.init, subscribe, ping) waiting for the pacer,
+   * in order, for `controlSocket` only: a new socket starts its own conversation.
+   */
+  let control: string[] = [];
+  let controlSocket: SocketLike | undefined;
   let lastFrameAt = 0;
   let pending: Array<{ data: unknown; at: number }> = [];
   let flushScheduled = false;
@@ -145,10 +153,39 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
   // -------------------------------------------------------------------------------------------
   // Outbound
 
+  /** Sends a frame other than a command, now or, when the pacer says wait, ahead of the outbox. */
   function sendFrame(frame: OutboundFrame): boolean {
     if (!socket || socket.readyState !== OPEN) return false;
     const encoded = encodeFrame(frame);
-    return encoded.ok && sendData(encoded.data);
+    if (!encoded.ok) return false;
+    if (controlSocket !== socket) control = [];
+    controlSocket = socket;
+    control.push(encoded.data);
+    sendControl();
+    return true;
+  }
+
+  /** Writes the waiting control frames the pacer allows; true once none is left. */
+  function sendControl(): boolean {
+    if (controlSocket !== socket) control = [];
+    while (control.length > 0) {
+      if (!socket || socket.readyState !== OPEN) return false;
+      if (!pacer.take(timers.now())) {
+        schedulePaced();
+        return false;
+      }
+      const data = control.shift()!;
+      if (!sendData(data)) return false;
+    }
+    return true;
+  }
+
+  /** Comes back when the pacer has a token: control frames first, then the outbox. */
+  function schedulePaced() {
+    if (liveTimers.has('pace')) return;
+    setTimer('pace', pacer.delayMs(timers.now()), () => {
+      if (sendControl()) flushOutbox();
+    });
   }
 
   function sendData(data: string): boolean {
@@ -178,10 +215,15 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
     if (expired.length > 0) dispatch(outboxExpired({ commandIds: expired, at: now }));
   }
 
-  /** Sends what waits in the outbox, in order, once the session is ready. */
+  /**
+   * Sends what waits in the outbox, in order, once the session is ready, after the control
+   * frames (subscriptions are restored first), as fast as the pacer allows: what it holds back
+   * stays in the outbox (state, stored) until its token comes.
+   */
   function flushOutbox() {
     const current = state();
     if (!socket || socket.readyState !== OPEN || !current.connection.sessionReady) return;
+    if (!sendControl()) return;
     expireOutbox();
     const acks = current.connection.capabilities.includes('ack');
     const sent: string[] = [];
@@ -198,6 +240,10 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
         invalid.push({ commandId: entry.commandId, nodeId: entry.frame.node_id, reason: encoded.reason });
         continue;
       }
+      if (!pacer.take(timers.now())) {
+        schedulePaced();
+        break;
+      }
       if (!sendData(encoded.data)) break;
       sent.push(entry.commandId);
       sentOnSocket.add(entry.commandId);
@@ -208,6 +254,18 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
     dispatch(outboxSent({ commandIds: sent, at }));
     // A backend that does not ack: written on an open socket is delivered.
     if (!acks) dispatch(outboxDelivered({ commandIds: sent, at }));
+  }
+
+  /**
+   * `queue.max` bounds the commands not yet sent: beyond it the oldest of them are dropped,
+   * counted as overflow. A command already written to a socket may have run: waiting for its
+   * ack (or its resend after a reconnect), it is never counted as dropped.
+   */
+  function boundOutbox(detail?: string) {
+    const waiting = state().outbox.entries.filter((entry) => !(entry.sends > 0));
+    if (waiting.length <= config.queueMax) return;
+    const overflow = waiting.slice(0, waiting.length - config.queueMax).map((entry) => entry.commandId);
+    dispatch(outboxOverflowed({ commandIds: overflow, at: timers.now(), ...(detail !== undefined && { detail }) }));
   }
 
   /**
@@ -289,7 +347,7 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
   }
 
   function stopLinkTimers() {
-    for (const name of ['connect', 'heartbeat', 'sessionReply', 'stable', 'probe']) clearTimer(name);
+    for (const name of ['connect', 'heartbeat', 'sessionReply', 'stable', 'probe', 'pace']) clearTimer(name);
   }
 
   /** The socket is gone (closed by the server, the network, or by us): record it and act. */
@@ -525,6 +583,7 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
       queueMicrotask(() => {
         if (disposed) return;
         dispatch(sessionLoaded({ ...stored, at: timers.now() }));
+        boundOutbox('over queue.max when the stored session was loaded');
         if (state().connection.sessionReady) flushOutbox();
       });
     }
@@ -553,12 +612,9 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
         if (!encoded.ok) {
           dispatch(commandInvalid({ commandId: a.payload.commandId, nodeId: a.payload.nodeId, reason: encoded.reason, at: timers.now() }));
         } else {
-          const { entries } = state().outbox;
-          if (entries.length > config.queueMax) {
-            const overflow = entries.slice(0, entries.length - config.queueMax).map((e) => e.commandId);
-            dispatch(outboxOverflowed({ commandIds: overflow, at: timers.now() }));
-          }
+          // Sent first: only what the pacer (or a link that is down) holds back counts towards queue.max.
           flushOutbox();
+          boundOutbox();
         }
       }
       if (!forgotten || !disconnect.match(a)) {

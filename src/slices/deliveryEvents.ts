@@ -27,8 +27,8 @@ export const sessionAssumed = createAction<{ at: number }>('session/assumedWitho
 export const outboxSent = createAction<{ commandIds: string[]; at: number }>('outbox/sent');
 /** Commands now known delivered (sent to a backend that does not ack): they leave the outbox. */
 export const outboxDelivered = createAction<{ commandIds: string[]; at: number }>('outbox/delivered');
-/** Commands dropped because the outbox was full (oldest first). */
-export const outboxOverflowed = createAction<{ commandIds: string[]; at: number }>('outbox/overflowed');
+/** Commands not yet sent dropped because more than `queue.max` waited (oldest first); `detail` says when. */
+export const outboxOverflowed = createAction<{ commandIds: string[]; at: number; detail?: string }>('outbox/overflowed');
 /** Commands dropped because they waited longer than the outbox's ttl. */
 export const outboxExpired = createAction<{ commandIds: string[]; at: number }>('outbox/expired');
 /** A command whose frame failed validation: never sent. */

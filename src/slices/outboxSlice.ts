@@ -125,7 +125,7 @@ export const outboxReducer = copyReducer<OutboxState>({
       state.delivered += state.entries.length - kept.length;
       state.entries = kept;
     }),
-    on(outboxOverflowed, (state, { payload }) => drop(state, payload.commandIds, 'overflow', payload.at)),
+    on(outboxOverflowed, (state, { payload }) => drop(state, payload.commandIds, 'overflow', payload.at, payload.detail)),
     on(outboxExpired, (state, { payload }) => drop(state, payload.commandIds, 'expired', payload.at)),
     on(commandInvalid, (state, { payload }) => drop(state, [payload.commandId], 'invalid', payload.at, payload.reason)),
   ],

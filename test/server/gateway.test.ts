@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { EventBus } from '../../server/bus/types.js';
 import { createMemoryBus } from '../../server/bus/memoryBus.js';
 import type { CommandContext } from '../../server/gateway.js';
-import { parseFrame } from '../../src/protocol/index.js';
+import { classifyClose, parseFrame } from '../../src/protocol/index.js';
 import { cleanupStack, RawClient, startGateway, withTimeout, type Frame } from './helpers.js';
 
 const cleanups = cleanupStack();
@@ -478,14 +478,16 @@ describe('gateway: limits', () => {
     expect(client.closeInfo).toBeUndefined();
   });
 
-  it('closes a flooding client with 1008; other clients are unaffected', async () => {
+  it('closes a flooding client with 4429 (rate limited, retryable), never a policy code; other clients are unaffected', async () => {
     const gw = await startGateway(cleanups, { maxFramesPerSecond: 20 });
     const bystander = await gw.session();
     bystander.client.send({ type: 'subscribe', project_id: 'proj-1' });
     await bystander.client.barrier();
     const { client } = await gw.session();
     for (let i = 0; i < 60; i++) client.send({ type: 'ping' });
-    expect((await client.waitForClose()).code).toBe(1008);
+    const close = await client.waitForClose();
+    expect(close).toEqual({ code: 4429, reason: 'rate limited: too many frames' });
+    expect(classifyClose(close.code)).toBe('retry');
     expect(client.ofType('system.heartbeat').length).toBeLessThanOrEqual(20);
 
     await publish(gw.bus, 'proj-1', 1);
@@ -506,7 +508,7 @@ describe('gateway: limits', () => {
     const { client } = await gw.session();
     const sentAt = Date.now();
     for (let i = 0; i < 40; i++) client.send({ type: 'subscribe', project_id: `proj-${i}` });
-    expect((await client.waitForClose()).code).toBe(1008);
+    expect((await client.waitForClose()).code).toBe(4429);
     expect(Date.now() - sentAt).toBeLessThan(1_000);
   });
 
