@@ -600,6 +600,92 @@ function distributedEvents() {
   return withServerTime(log.text());
 }
 
+// ---------------------------------------------------------------------------------------------
+// Celery semantics on one task id (docs/ARCHITECTURE.md, "Celery attempts").
+
+/** Steps 1..k of an attempt with `total` steps, on one task id. */
+function celerySteps(log, project, { task, node, total, from = 1, to }) {
+  for (let k = from; k <= to; k++) {
+    log.event(project, 'task.progress', {
+      task_id: task,
+      node_id: node,
+      state: 'PROGRESS',
+      progress: Math.round((k / total) * 90),
+      message: `Denoising ${k}/${total}`,
+      step: 'Denoising',
+      current_step: k,
+      total_steps: total,
+    }, 600);
+  }
+}
+
+/** celery-retry: self.retry() at step 3 of 6; the retried run starts again from step 0. */
+function celeryRetry() {
+  const P = 'proj-aurora';
+  const log = recorder('2026-03-03T09:00:00.000Z');
+  sessionInit(log, { session: 'ws-1772528400000-r3t7y1u9i', instance: 'backend-3f9c2a1b', subscriptions: [P] });
+  const node = 'node-t2i-r7e1';
+  const task = 'celery-0e1d2c3b-4a59-4687-9a6b-5c4d3e2f1a0b';
+  log.event(P, 'generation.started', { node_id: node, task_id: task, command_id: 'cmd-6e5d4c3b2a1908f7e6d5c4b3', scene_id: 'S002', shot_id: 'P001' });
+  log.event(P, 'task.progress', { task_id: task, node_id: node, state: 'PENDING', progress: 0, message: 'Queued on gpu-worker-1' });
+  log.event(P, 'task.progress', { task_id: task, node_id: node, state: 'STARTED', progress: 0, message: 'Loading model', step: 'Loading model' }, 900);
+  celerySteps(log, P, { task, node, total: 6, to: 3 });
+  log.event(P, 'task.progress', { task_id: task, node_id: node, state: 'RETRY', message: 'Retry in 5s: ConnectionError: model store unreachable' }, 400);
+  // The retried run: STARTED again, then PROGRESS from step 1; a PENDING published late by the
+  // API (the retry's re-queue) changes nothing.
+  log.event(P, 'task.progress', { task_id: task, node_id: node, state: 'STARTED', progress: 0, message: 'Loading model', step: 'Loading model' }, 5000);
+  log.event(P, 'task.progress', { task_id: task, node_id: node, state: 'PENDING', progress: 0, message: 'Queued on gpu-worker-1' });
+  celerySteps(log, P, { task, node, total: 6, to: 1 });
+  return withServerTime(log.text());
+}
+
+/**
+ * celery-redelivery: the worker is killed at step 4 of 6 (acks_late + reject_on_worker_lost);
+ * the broker redelivers the task with the same id: STARTED again, then PROGRESS from step 1.
+ * The Cinematographer re-plans on the new attempt and reports less than before.
+ */
+function celeryRedelivery() {
+  const P = 'proj-aurora';
+  const log = recorder('2026-03-03T09:30:00.000Z');
+  sessionInit(log, { session: 'ws-1772530200000-d5f8g2h4j', instance: 'backend-3f9c2a1b', subscriptions: [P] });
+  const node = 'node-t2i-d9a4';
+  const task = 'celery-7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d';
+  log.event(P, 'generation.started', { node_id: node, task_id: task, command_id: 'cmd-1a2b3c4d5e6f708192a3b4c5', scene_id: 'S002', shot_id: 'P002' });
+  log.event(P, 'agent.assigned', { agent_type: 'Cinematographer', task_id: task, node_id: node, task_description: 'Frame P002: over-the-shoulder' });
+  log.event(P, 'agent.progress', { agent_type: 'Cinematographer', task_id: task, node_id: node, progress: 98, current_step: 'Lens chosen: 50mm' });
+  log.event(P, 'task.progress', { task_id: task, node_id: node, state: 'STARTED', progress: 0, message: 'Loading model', step: 'Loading model' }, 900);
+  celerySteps(log, P, { task, node, total: 6, to: 4 });
+  log.event(P, 'task.progress', { task_id: task, node_id: node, state: 'STARTED', progress: 0, message: 'Redelivered to gpu-worker-3', step: 'Loading model' }, 30000);
+  log.event(P, 'agent.progress', { agent_type: 'Cinematographer', task_id: task, node_id: node, progress: 92, current_step: 'Re-checking the framing on gpu-worker-3' });
+  celerySteps(log, P, { task, node, total: 6, to: 2 });
+  return withServerTime(log.text());
+}
+
+/**
+ * celery-postrun: the task body publishes generation.completed with the take; Celery's
+ * task_postrun signal fires after the body, so its SUCCESS (with the result) comes last.
+ */
+function celeryPostrun() {
+  const P = 'proj-aurora';
+  const log = recorder('2026-03-03T10:00:00.000Z');
+  sessionInit(log, { session: 'ws-1772532000000-p2o4s6t8v', instance: 'backend-3f9c2a1b', subscriptions: [P] });
+  const node = 'node-t2i-p0s7';
+  const task = 'celery-3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f';
+  log.event(P, 'generation.started', { node_id: node, task_id: task, command_id: 'cmd-9b8a7c6d5e4f302112a3b4c5', scene_id: 'S002', shot_id: 'P003' });
+  log.event(P, 'task.progress', { task_id: task, node_id: node, state: 'STARTED', progress: 0, message: 'Loading model', step: 'Loading model' }, 900);
+  celerySteps(log, P, { task, node, total: 6, to: 6 });
+  const t = take(P, 'S002', 'P003', 1, { created_at: '2026-03-03T10:00:06.000Z' });
+  log.event(P, 'generation.completed', { node_id: node, task_id: task, output_path: t.path, thumbnail: t.thumbnail, takes: [t] }, 800);
+  log.event(P, 'task.progress', {
+    task_id: task,
+    node_id: node,
+    state: 'SUCCESS',
+    progress: 100,
+    result: { output_path: t.path, take_id: t.id, seed: 99, steps: 6, duration_s: 4.2 },
+  }, 50);
+  return withServerTime(log.text());
+}
+
 const FIXTURES = {
   'generation-success': generationSuccess,
   'generation-failure': generationFailure,
@@ -608,6 +694,9 @@ const FIXTURES = {
   'narrative-progression': narrativeProgression,
   'bad-frames': badFrames,
   'distributed-events': distributedEvents,
+  'celery-retry': celeryRetry,
+  'celery-redelivery': celeryRedelivery,
+  'celery-postrun': celeryPostrun,
 };
 
 mkdirSync(OUT, { recursive: true });

@@ -111,7 +111,9 @@ export const agentsReducer = passReducer<AgentsState, AgentsPass>({
       }
       if (!agent || agent.status === 'completed') return;
       agent.status = 'working';
-      agent.progress = Math.max(agent.progress, clampPercent(frame.progress));
+      // The latest figure the agent reported for this assignment, down as well as up: an agent
+      // that re-plans reports less than before, and a clamp would show a figure it never sent.
+      agent.progress = clampPercent(frame.progress);
       if (frame.current_step !== undefined) agent.current_step = frame.current_step;
       if (frame.vram_usage !== undefined) agent.vram_usage = frame.vram_usage;
       agent.updatedAt = receivedAt;

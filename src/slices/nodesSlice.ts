@@ -5,7 +5,9 @@
  * Runs: each Celery task id is one run. A frame for a new task id starts a new run (progress,
  * step and error reset); a frame for one of the node's past tasks is ignored, so a late frame
  * of an old run never overwrites the current one. Within a run, a finished status (completed,
- * error, cancelled) is not undone by a late progress frame, and progress never goes backwards.
+ * error, cancelled) is not undone by a late progress frame, and progress never goes backwards
+ * within one attempt: a Celery retry or redelivery of the same task id starts a new attempt
+ * (./attempts.ts), whose progress, step and message replace the old attempt's.
  */
 import { isSafeKey, type AgentType, type CeleryState, type Take } from '../protocol/index.js';
 import { appendBounded, clampPercent } from './bounded.js';
@@ -23,6 +25,7 @@ import {
   serverErrorReported,
   taskProgressReceived,
 } from './frameEvents.js';
+import { startsNewAttempt } from './attempts.js';
 import { applyStep } from './steps.js';
 
 export const NODE_STATUSES = ['idle', 'generating', 'completed', 'error', 'cancelled'] as const;
@@ -39,6 +42,8 @@ export interface NodeRecord {
   status: NodeStatus;
   /** Task id of the current run. */
   task_id?: string;
+  /** The Celery state last reported for the current run (task.progress), to see a new attempt. */
+  task_state?: CeleryState;
   /** Recent past runs' task ids (bounded), whose late frames are ignored. */
   past_task_ids: string[];
   progress: number;
@@ -182,13 +187,19 @@ function matchRun(node: NodeRecord, taskId: string | undefined): RunMatch {
   if (node.past_task_ids.includes(taskId)) return 'past';
   if (node.task_id !== undefined) addPastRun(node, node.task_id);
   node.task_id = taskId;
+  node.task_state = undefined;
+  resetProgress(node);
+  return 'new';
+}
+
+/** A new run or a new attempt of the current one: nothing of the previous one is shown. */
+function resetProgress(node: NodeRecord) {
   node.progress = 0;
   node.step = undefined;
   node.current_step = undefined;
   node.total_steps = undefined;
   node.error = undefined;
   node.message = undefined;
-  return 'new';
 }
 
 function statusForCelery(state: CeleryState): NodeStatus {
@@ -257,6 +268,9 @@ const CASES = new Map([
     if (run === 'past') return;
     if (run === 'current' && FINISHED.has(node.status) && node.task_id === frame.task_id) return;
     touch(node, receivedAt);
+    if (run === 'current' && startsNewAttempt(node.task_state, frame.state)) resetProgress(node);
+    // A late PENDING says nothing about the attempt under way.
+    if (frame.state !== 'PENDING' || node.task_state === undefined) node.task_state = frame.state;
     setStatus(table, node, statusForCelery(frame.state));
     if (node.status !== 'generating' || node.pending?.kind === 'start') node.pending = undefined;
     setProgress(node, frame.progress);

@@ -1,8 +1,12 @@
 /**
  * Celery tasks, keyed by task id. Invariants (each tested in test/slices/tasksSlice.test.ts):
- * - a terminal state (SUCCESS, FAILURE, REVOKED) is never undone by a late or repeated frame;
- * - progress is clamped to 0..100 and never goes backwards within one task;
- * - the state never moves back (a late STARTED after PROGRESS keeps PROGRESS);
+ * - a terminal state (SUCCESS, FAILURE, REVOKED) is never undone by a late or repeated frame,
+ *   but a SUCCESS that comes after generation.completed still records its result (Celery's
+ *   task_postrun fires after the task body, so its SUCCESS follows what the body published);
+ * - a retry or a redelivery starts a new attempt (./attempts.ts): progress, step and message
+ *   follow the new attempt, down as well as up;
+ * - within one attempt progress is clamped to 0..100 and never goes backwards, and the state
+ *   never moves back (a late PENDING after STARTED keeps STARTED);
  * - finished tasks are capped (oldest dropped first), so a long session stays bounded.
  */
 import type { UnknownAction } from '@reduxjs/toolkit';
@@ -11,6 +15,7 @@ import { appendBounded, clampPercent } from './bounded.js';
 import { freeze, freezeDeep, settleArray, TableWork } from './cow.js';
 import { framesBatched, generationCompleted, generationFailed, generationStarted, taskProgressReceived } from './frameEvents.js';
 import type { MatchableCreator } from './ingestCases.js';
+import { startsNewAttempt } from './attempts.js';
 import { applyStep } from './steps.js';
 import { emptyTable, type Table } from './table.js';
 
@@ -18,8 +23,10 @@ export interface TaskRecord {
   task_id: string;
   node_id?: string;
   state: CeleryState;
-  /** 0..100, never decreasing. */
+  /** 0..100, never decreasing within one attempt. */
   progress: number;
+  /** 1 for the first run of the task id; each retry or redelivery adds one. */
+  attempt: number;
   message?: string;
   /** Human description of the current step ("Denoising 12/30"). */
   step?: string;
@@ -77,7 +84,7 @@ class TasksPass {
 }
 
 function ensureTask(pass: TasksPass, taskId: string, at: number): TaskRecord {
-  return pass.table.edit(taskId) ?? pass.table.add(taskId, { task_id: taskId, state: 'PENDING', progress: 0, firstSeenAt: at, updatedAt: at });
+  return pass.table.edit(taskId) ?? pass.table.add(taskId, { task_id: taskId, state: 'PENDING', progress: 0, attempt: 1, firstSeenAt: at, updatedAt: at });
 }
 
 function finish(pass: TasksPass, task: TaskRecord, at: number) {
@@ -99,6 +106,22 @@ function advance(pass: TasksPass, task: TaskRecord, next: CeleryState, at: numbe
   return true;
 }
 
+/** The SUCCESS of task_postrun, after generation.completed already finished the task. */
+function isResultAfterCompletion(task: TaskRecord, frame: { state: CeleryState; result?: unknown }): boolean {
+  return task.state === 'SUCCESS' && frame.state === 'SUCCESS' && frame.result !== undefined && task.result === undefined;
+}
+
+/** A retry or redelivery: the new attempt's figures replace the old ones (the state may move back). */
+function beginAttempt(task: TaskRecord, state: CeleryState) {
+  task.attempt += 1;
+  task.state = state;
+  task.progress = 0;
+  task.message = undefined;
+  task.step = undefined;
+  task.current_step = undefined;
+  task.total_steps = undefined;
+}
+
 type TaskCase = (pass: TasksPass, action: UnknownAction) => void;
 function on<A extends UnknownAction>(creator: MatchableCreator<A>, run: (pass: TasksPass, action: A) => void): [string, TaskCase] {
   return [creator.type, run as TaskCase];
@@ -108,10 +131,14 @@ const CASES = new Map<string, TaskCase>([
   on(taskProgressReceived, (pass, { payload: { frame, receivedAt } }) => {
     const task = ensureTask(pass, frame.task_id, receivedAt);
     if (isTerminalCeleryState(task.state)) {
-      pass.lateFramesIgnored += 1;
+      if (isResultAfterCompletion(task, frame)) {
+        task.result = frame.result;
+        task.updatedAt = receivedAt;
+      } else pass.lateFramesIgnored += 1;
       return;
     }
     if (frame.node_id) task.node_id = frame.node_id;
+    if (startsNewAttempt(task.state, frame.state)) beginAttempt(task, frame.state);
     if (frame.progress !== undefined) task.progress = Math.max(task.progress, clampPercent(frame.progress));
     if (frame.state === 'SUCCESS') task.progress = 100;
     if (frame.message !== undefined) task.message = frame.message;

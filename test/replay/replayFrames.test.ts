@@ -174,7 +174,7 @@ describe('replayFrames', () => {
 
   describe('invariants at every step of every fixture', () => {
     it.each(FIXTURE_NAMES)('%s', (name) => {
-      const seen = new Map<string, { state: CeleryState; progress: number }>();
+      const seen = new Map<string, { state: CeleryState; progress: number; attempt: number }>();
       for (const { state, index } of replayTimeline(readFixture(name))) {
         const where = `${name}#${index}`;
         expectGeneratingIdsExact(state, where);
@@ -185,12 +185,14 @@ describe('replayFrames', () => {
           expect(task.progress, where).toBeGreaterThanOrEqual(0);
           expect(task.progress, where).toBeLessThanOrEqual(100);
           const last = seen.get(id);
-          if (last) {
+          if (last) expect(task.attempt - last.attempt, `${where} ${id} attempt`).toBeOneOf([0, 1]);
+          // Within one attempt nothing moves back; a retry or redelivery starts over (attempts.ts).
+          if (last && task.attempt === last.attempt) {
             expect(task.progress, `${where} ${id} progress`).toBeGreaterThanOrEqual(last.progress);
             expect(RANK[task.state], `${where} ${id} state`).toBeGreaterThanOrEqual(RANK[last.state]);
             if (RANK[last.state] === 3) expect(task.state, `${where} ${id} terminal`).toBe(last.state);
           }
-          seen.set(id, { state: task.state, progress: task.progress });
+          seen.set(id, { state: task.state, progress: task.progress, attempt: task.attempt });
         }
         for (const id of state.nodes.ids) {
           const node = getEntity(state.nodes, id)!;

@@ -97,7 +97,7 @@ describe('agents slice', () => {
   });
 
   describe('progress', () => {
-    it('is clamped to 0..100 and does not go backwards within an assignment', () => {
+    it('is clamped to 0..100 and shows the latest figure of the assignment, down as well as up', () => {
       const log = stamped([
         assigned('Producer', 't1'),
         progressed('Producer', 't1', 140),
@@ -108,7 +108,7 @@ describe('agents slice', () => {
       ]);
       const state = replayFrames(log);
       expect(getEntity(state.agents, 'Producer')?.progress).toBe(100);
-      expect(getEntity(state.agents, 'Editor')?.progress).toBe(60);
+      expect(getEntity(state.agents, 'Editor')?.progress).toBe(40);
       expect(getEntity(state.agents, 'Screenwriter')?.progress).toBe(0);
     });
 

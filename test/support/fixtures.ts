@@ -16,6 +16,9 @@ export const FIXTURE_NAMES = [
   'narrative-progression',
   'bad-frames',
   'distributed-events',
+  'celery-retry',
+  'celery-redelivery',
+  'celery-postrun',
 ] as const;
 export type FixtureName = (typeof FIXTURE_NAMES)[number];
 
