@@ -28,8 +28,8 @@ export interface Plan {
   outcome: 'success' | 'failure';
   frames: PlannedFrame[];
   /**
-   * Published together once the whole run succeeded (empty for a failure): the story reaches the
-   * shot's beat, and its position (scene, shot) is that shot's. Together, so that the current
+   * Published together right before generation.completed (empty for a failure): the story reaches
+   * the shot's beat, and its position (scene, shot) is that shot's. Together, so that the current
    * beat and the position always name the same shot, whichever run finishes last.
    */
   narrative: Frame[];

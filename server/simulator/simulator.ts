@@ -60,10 +60,13 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     const planned = run.plan.frames[run.index];
     if (!planned) {
       runs.delete(nodeId);
-      for (const frame of run.plan.narrative) void publish(run.projectId, frame);
       return;
     }
     run.index += 1;
+    // The story reaches the shot's beat just before its take arrives (a take for a beat "not
+    // reached yet" would contradict itself), both narrative frames at once: no other run's
+    // narrative comes between them.
+    if (planned.frame.type === 'generation.completed') for (const frame of run.plan.narrative) void publish(run.projectId, frame);
     void publish(run.projectId, planned.frame);
     const next = run.plan.frames[run.index];
     run.timer = setTimeout(() => step(nodeId), next ? next.delayMs / speed : 0);

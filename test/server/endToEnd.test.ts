@@ -21,7 +21,7 @@ import {
   type RealtimeState,
   type WebSocketConstructor,
 } from '../../src/index.js';
-import { cleanupStack, collectBus } from './helpers.js';
+import { cleanupStack, collectBus, eventually } from './helpers.js';
 import { allEntities, getEntity } from '../../src/slices/table.js';
 
 const cleanups = cleanupStack();
@@ -210,9 +210,10 @@ describe('end to end: gateway + simulator + client', () => {
       'completed after the restart',
     );
     expect(done.connection).toMatchObject({ status: 'connected', instanceId: 'gw-2' });
-    // narrative.progress is the last event of a successful run.
-    const final = await waitForState(store, (s) => s.narrative.current_shot !== undefined, 'the end of the run');
-    expect(simulator.activeRuns()).toEqual([]);
+    // The Editor reviewing the take is the last event of a successful run.
+    const final = await waitForState(store, (s) => getEntity(s.agents, 'Editor')?.status === 'completed', 'the end of the run');
+    expect(final.narrative.current_shot).toBeDefined();
+    await eventually(() => simulator.activeRuns().length === 0, 'the run to end');
     expect(final.sync.lastSeq['proj-1']).toBe(await bus.lastSeq('proj-1'));
     expect(final.frames.rejected.total).toBe(0);
     expect(final.sync.gaps).toEqual([]);

@@ -8,7 +8,7 @@ import { createMemoryBus } from '../../server/bus/memoryBus.js';
 import { planGeneration, type Frame, type GenerationRequest, type Plan } from '../../server/simulator/plan.js';
 import { createSimulator } from '../../server/simulator/simulator.js';
 import { makeThumbnail } from '../../server/simulator/thumbnail.js';
-import { getEntity, replayFrames, replayTimeline } from '../../src/index.js';
+import { allEntities, getEntity, replayFrames, replayTimeline } from '../../src/index.js';
 import { AGENT_TYPES, parseFrame } from '../../src/protocol/index.js';
 import { cleanupStack, collectBus, eventually, type Frame as AnyFrame } from './helpers.js';
 
@@ -307,22 +307,25 @@ describe('createSimulator', () => {
     return { bus, seen, simulator };
   }
 
-  it('publishes a whole run, in plan order, stamped, then the narrative moves on', async () => {
+  it('publishes a whole run, in plan order, stamped, the narrative moving on just before the take', async () => {
     const { seen, simulator } = setup({ speed: 1_000 });
     simulator.handleCommand(start(), context);
     expect(simulator.activeRuns()).toEqual(['node-1']);
-    await seen.until((events) => (events.some((e) => e.frame.type === 'narrative.progress') ? true : undefined), 'the end of the run');
-    expect(simulator.activeRuns()).toEqual([]);
+    await seen.until((events) => (events.some((e) => e.frame.type === 'agent.completed' && e.frame.agent_type === 'Editor') ? true : undefined), 'the end of the run');
+    await eventually(() => simulator.activeRuns().length === 0, 'the run to end');
 
     const plan = planGeneration({ node_id: 'node-1', params: { prompt: 'A lone rider at dusk', steps: 6 }, command_id: 'cmd-node-1' }, { seed: 5, run: 1, failureRate: 0 });
     const published = seen.events.map((e) => e.frame);
-    const last = published.pop()!;
-    expect(last).toMatchObject({ type: 'narrative.progress', project_id: 'proj-1', current_shot: 'P001' });
+    // No beat in this request: the narrative is the position alone, right before the take.
+    const narrativeAt = published.findIndex((frame) => frame.type === 'narrative.progress');
+    const [narrative] = published.splice(narrativeAt, 1);
+    expect(published[narrativeAt]!.type).toBe('generation.completed');
+    expect(narrative).toMatchObject({ type: 'narrative.progress', project_id: 'proj-1', current_shot: 'P001', seq: narrativeAt + 1 });
     expect(published).toHaveLength(plan.frames.length);
     published.forEach((frame, i) => {
       const { timestamp, project_id, seq, ...rest } = frame;
       expect(project_id).toBe('proj-1');
-      expect(seq).toBe(i + 1);
+      expect(seq).toBe(i >= narrativeAt ? i + 2 : i + 1);
       expect(Number.isNaN(Date.parse(timestamp as string))).toBe(false);
       if (rest.type === 'generation.completed') {
         expect(rest.takes[0].created_at).toBe(timestamp);
@@ -330,12 +333,12 @@ describe('createSimulator', () => {
       }
       expect(rest).toEqual(plan.frames[i]!.frame);
     });
-    for (const frame of [...published, last]) {
+    for (const frame of [...published, narrative!]) {
       expect(parseFrame(JSON.stringify(frame))).toMatchObject({ ok: true, kind: 'event' });
     }
   });
 
-  it('overlapping runs: the current beat and the story position always name the same shot', async () => {
+  it('overlapping runs: a beat with a take is reached, and the current beat and the story position always name the same shot', async () => {
     const { seen, simulator } = setup({ speed: 1_000 });
     const shots = {
       'node-a': { scene_id: 'S002', shot_id: 'P004', emotional_beat: 'Resolve' },
@@ -344,9 +347,13 @@ describe('createSimulator', () => {
     simulator.handleCommand(start('node-a', { context: shots['node-a'] }), context);
     await seen.until((events) => (events.some((e) => e.frame.type === 'agent.assigned') ? true : undefined), 'run a under way');
     simulator.handleCommand(start('node-b', { context: shots['node-b'] }), context);
-    await seen.until((events) => (events.filter((e) => e.frame.type === 'narrative.progress').length === 2 ? true : undefined), 'both runs done');
+    await seen.until((events) => (events.filter((e) => e.frame.type === 'narrative.progress').length === 2 ? true : undefined), 'both takes');
     // After every frame, as the client sees it: a reached beat's place is where the story stands.
     for (const { state } of replayTimeline(seen.events.map((e) => e.frame))) {
+      // A beat with a take is reached: never "not reached yet · 1 take".
+      for (const beat of allEntities(state.narrative.beats)) {
+        if (beat.take_ids.length > 0) expect(state.narrative.completed_beats).toContain(beat.beat_name);
+      }
       const { current_beat, current_scene, current_shot } = state.narrative;
       if (current_beat === undefined) {
         expect(current_shot).toBeUndefined();
@@ -362,7 +369,8 @@ describe('createSimulator', () => {
   it('a second run of a node is run 2 (take 2)', async () => {
     const { seen, simulator } = setup({ speed: 1_000 });
     simulator.handleCommand(start(), context);
-    await seen.until((events) => (events.some((e) => e.frame.type === 'narrative.progress') ? true : undefined), 'run 1');
+    await seen.until((events) => (events.some((e) => e.frame.type === 'narrative.progress') ? true : undefined), 'run 1 took');
+    await eventually(() => simulator.activeRuns().length === 0, 'run 1 to end');
     simulator.handleCommand(start(), context);
     const completed = await seen.until(
       (events) => events.filter((e) => e.frame.type === 'generation.completed')[1]?.frame,
