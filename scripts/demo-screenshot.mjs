@@ -18,7 +18,7 @@
  * of the last run at the mid-run screenshot, default 45), --linger MS (wait before the final
  * screenshot, e.g. for the ambient Git/structure activity), --width W --height H (viewport, default 1440x900), --full-page, --speed S
  * (simulator speed, default 1), --seed N, --failure-rate R (chance of a random failure, default
- * the simulator's 0.15), --chromium PATH (default $CHROMIUM, /usr/bin/chromium or chromium on
+ * the simulator's 0), --chromium PATH (default $CHROMIUM, /usr/bin/chromium or chromium on
  * PATH), --no-build, --timeout MS (per run, default 60000).
  *
  * The same steps are exported for browser tests: startDemoServer, launchBrowser, openDemo,

@@ -12,7 +12,7 @@
  *   publishing events onto the bus. Needs REDIS_URL (an in-memory bus reaches no gateway).
  *
  * Environment: ROLE, PORT (default 8000), HOST (default 127.0.0.1), REDIS_URL, REDIS_PREFIX
- * (default 'cr:'), SEED, SPEED, FAILURE_RATE, AMBIENT_MS (background activity every this many
+ * (default 'cr:'), SEED, SPEED, FAILURE_RATE (chance a run fails at random, default 0), AMBIENT_MS (background activity every this many
  * ms at speed 1, 0 = none; default 9000), DEMO_DIR (default demo/dist).
  *
  * `startServer(options)` does the same from code (the browser tests run it in-process) and can

@@ -27,6 +27,12 @@ export interface Plan {
   take_id: string;
   outcome: 'success' | 'failure';
   frames: PlannedFrame[];
+  /**
+   * Published together right before generation.completed (empty for a failure): the story reaches
+   * the shot's beat, and its position (scene, shot) is that shot's. Together, so that the current
+   * beat and the position always name the same shot, whichever run finishes last.
+   */
+  narrative: Frame[];
 }
 
 export interface PlanOptions {
@@ -34,9 +40,16 @@ export interface PlanOptions {
   seed: number;
   /** Run number of this node (1 for its first generation): the take number. */
   run: number;
-  /** Chance that a run fails (CUDA out of memory). Default 0.15; a prompt containing "fail" always fails. */
+  /**
+   * Chance that a run fails at random (CUDA out of memory). Default 0: a newcomer's runs succeed;
+   * a prompt containing the word "fail" always fails.
+   */
   failureRate?: number;
-  /** Denoising steps reported (default: params.steps, capped to 30 so the demo stays lively). */
+  /**
+   * At most this many denoising progress frames (default 30, so the demo stays lively). The counts
+   * they carry are always out of params.steps ("Step 40 of 50" for 50 steps), the Steps the user
+   * set: with more steps, some counts are skipped.
+   */
   maxReportedSteps?: number;
 }
 
@@ -89,7 +102,7 @@ export function planGeneration(request: GenerationRequest, options: PlanOptions)
   const take_id = `take-${idPart(request.node_id)}-${options.run}-${id().slice(0, 4)}`;
   const prompt = request.params.prompt?.trim() || 'an empty stage';
   const forcedFailure = /\bfail\b/i.test(prompt);
-  const outcome = forcedFailure || random() < (options.failureRate ?? 0.15) ? 'failure' : 'success';
+  const outcome = forcedFailure || random() < (options.failureRate ?? 0) ? 'failure' : 'success';
   const context = request.context ?? {};
   const scene = context.scene_id ?? 'S001';
   const shot = context.shot_id ?? 'P001';
@@ -100,9 +113,6 @@ export function planGeneration(request: GenerationRequest, options: PlanOptions)
 
   at(0, { type: 'generation.started', node_id: node, task_id, ...(request.command_id && { command_id: request.command_id }), scene_id: scene, shot_id: shot, ...(beat && { emotional_beat: beat }) });
   at(60, { type: 'task.progress', task_id, node_id: node, state: 'PENDING', progress: 0, message: 'Queued on the GPU worker' });
-  if (beat && isSafeKey(beat)) {
-    at(80, { type: 'narrative.beat', beat_name: beat, scene_id: scene, shot_id: shot, keywords: keywordsFor(beat), node_id: node, task_id });
-  }
 
   // The agents prepare the prompt, one after another, each handing off to the next.
   const notes: Record<string, string> = {};
@@ -136,36 +146,48 @@ export function planGeneration(request: GenerationRequest, options: PlanOptions)
   };
   at(100, { type: 'prompt.composite', node_id: node, task_id, composite_prompt: composite });
 
-  // The Celery task: granular steps.
-  const denoise = Math.max(4, Math.min(request.params.steps ?? 20, options.maxReportedSteps ?? 30));
-  const total = denoise + 4;
-  let step = 0;
-  const progressAt = (s: number) => Math.round((s / total) * 100);
-  at(150, { type: 'task.progress', task_id, node_id: node, state: 'STARTED', progress: 0, step: 'Loading model', current_step: ++step, total_steps: total });
-  at(250, { type: 'task.progress', task_id, node_id: node, state: 'PROGRESS', progress: progressAt(step), step: 'Encoding prompt', current_step: ++step, total_steps: total });
-  const failAt = outcome === 'failure' ? Math.floor(denoise * (0.3 + random() * 0.5)) : -1;
-  for (let k = 1; k <= denoise; k++) {
+  // The Celery task: loading and encoding, the denoising steps ("Step k of N: Denoising", N the
+  // Steps asked for), decoding and saving. Only denoising has counts: counting the other stages
+  // too would say "of 34" beside Steps 30.
+  const denoise = Math.max(1, Math.floor(request.params.steps ?? 20));
+  const reported = Math.min(denoise, Math.max(1, options.maxReportedSteps ?? 30));
+  const stages = reported + 4;
+  let done = 0;
+  const progressAt = () => Math.round((done / stages) * 100);
+  const stage = (delayMs: number, state: 'STARTED' | 'PROGRESS', step: string) => {
+    at(delayMs, { type: 'task.progress', task_id, node_id: node, state, progress: progressAt(), step });
+    done += 1;
+  };
+  stage(150, 'STARTED', 'Loading model');
+  stage(250, 'PROGRESS', 'Encoding prompt');
+  const failAt = outcome === 'failure' ? Math.max(1, Math.floor(reported * (0.3 + random() * 0.5))) : -1;
+  for (let i = 1; i <= reported; i++) {
     at(110 + Math.floor(random() * 60), {
       type: 'task.progress',
       task_id,
       node_id: node,
       state: 'PROGRESS',
-      progress: progressAt(step),
-      step: `Denoising ${k}/${denoise}`,
-      current_step: ++step,
-      total_steps: total,
+      progress: progressAt(),
+      step: 'Denoising',
+      current_step: Math.round((i * denoise) / reported),
+      total_steps: denoise,
       message: `Sampler: DPM++ 2M, cfg ${request.params.cfg_scale ?? 7}`,
     });
-    if (k === failAt) {
+    done += 1;
+    if (i === failAt) {
       const error = 'CUDA out of memory while denoising (simulated)';
-      at(120, { type: 'task.progress', task_id, node_id: node, state: 'FAILURE', progress: progressAt(step), message: error, result: { exc_type: 'OutOfMemoryError', exc_message: error } });
-      at(40, { type: 'generation.error', node_id: node, task_id, error, message: 'The GPU ran out of memory. Try a smaller size or fewer steps.' });
+      // Simulated: no size or step count would have helped, so the message does not advise one.
+      const message = forcedFailure
+        ? 'Simulated failure: the prompt contains the word "fail". Remove it and generate again.'
+        : 'Simulated random failure (FAILURE_RATE). Generate again.';
+      at(120, { type: 'task.progress', task_id, node_id: node, state: 'FAILURE', progress: progressAt(), message: error, result: { exc_type: 'OutOfMemoryError', exc_message: error } });
+      at(40, { type: 'generation.error', node_id: node, task_id, error, message });
       at(60, { type: 'agent.completed', agent_type: 'Producer', task_id: `${task_id}-producer`, node_id: node, output: { note: 'Run failed: GPU memory' } });
-      return { task_id, take_id, outcome, frames };
+      return { task_id, take_id, outcome, frames, narrative: [] };
     }
   }
-  at(200, { type: 'task.progress', task_id, node_id: node, state: 'PROGRESS', progress: progressAt(step), step: 'Decoding latents', current_step: ++step, total_steps: total });
-  at(200, { type: 'task.progress', task_id, node_id: node, state: 'PROGRESS', progress: progressAt(step), step: 'Saving take', current_step: ++step, total_steps: total });
+  stage(200, 'PROGRESS', 'Decoding latents');
+  stage(200, 'PROGRESS', 'Saving take');
 
   const thumbnail = makeThumbnail(random());
   const output_path = `/media/${node}/${take_id}.png`;
@@ -182,7 +204,7 @@ export function planGeneration(request: GenerationRequest, options: PlanOptions)
     ...(beat && { emotional_beat: beat }),
     metadata: { width: request.params.width ?? 1024, height: request.params.height ?? 576, seed: request.params.seed ?? Math.floor(random() * 1e9) },
   };
-  at(150, { type: 'task.progress', task_id, node_id: node, state: 'SUCCESS', progress: 100, step: 'Done', current_step: total, total_steps: total, result: { take_id, output_path } });
+  at(150, { type: 'task.progress', task_id, node_id: node, state: 'SUCCESS', progress: 100, step: 'Done', result: { take_id, output_path } });
   at(40, { type: 'generation.completed', node_id: node, task_id, output_path, thumbnail, takes: [take] });
   POST.forEach((post) => {
     const agentTask = `${task_id}-${post.agent.toLowerCase()}`;
@@ -190,5 +212,11 @@ export function planGeneration(request: GenerationRequest, options: PlanOptions)
     at(160, { type: 'agent.progress', agent_type: post.agent, task_id: agentTask, progress: 60, current_step: post.task, node_id: node });
     at(140, { type: 'agent.completed', agent_type: post.agent, task_id: agentTask, node_id: node, output: { note: post.note } });
   });
-  return { task_id, take_id, outcome, frames };
+  const narrative: Frame[] = [];
+  if (beat && isSafeKey(beat)) {
+    narrative.push({ type: 'narrative.beat', beat_name: beat, scene_id: scene, shot_id: shot, keywords: keywordsFor(beat), node_id: node, task_id });
+  }
+  // No chapter or totals: the simulator does not know the project's story, only this shot's place.
+  narrative.push({ type: 'narrative.progress', structure_type: 'three-act', current_scene: scene, current_shot: shot });
+  return { task_id, take_id, outcome, frames, narrative };
 }

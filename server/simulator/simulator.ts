@@ -14,6 +14,7 @@ export interface SimulatorOptions {
   bus: EventBus;
   seed?: number;
   speed?: number;
+  /** Chance that a run fails at random; default 0 (a prompt with the word "fail" always fails). */
   failureRate?: number;
   /** Publish background project activity (structure.changed, git.*) every this many ms at speed 1; 0 = never. Default 9000. */
   ambientEveryMs?: number;
@@ -34,8 +35,6 @@ export interface Simulator {
   stop(): void;
 }
 
-const SCENES = ['S001', 'S002', 'S003', 'S004'];
-
 export function createSimulator(options: SimulatorOptions): Simulator {
   const bus = options.bus;
   const seed = options.seed ?? 2026;
@@ -45,7 +44,6 @@ export function createSimulator(options: SimulatorOptions): Simulator {
   const runCounts = new Map<string, number>();
   const projects = new Set<string>();
   const ambientRandom = seededRandom(seed ^ 0x5eed);
-  let shotCounter = 0;
   let stopped = false;
 
   const publish = (projectId: string, frame: Frame) => {
@@ -62,28 +60,16 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     const planned = run.plan.frames[run.index];
     if (!planned) {
       runs.delete(nodeId);
-      if (run.plan.outcome === 'success') advanceNarrative(run.projectId);
       return;
     }
     run.index += 1;
+    // The story reaches the shot's beat just before its take arrives (a take for a beat "not
+    // reached yet" would contradict itself), both narrative frames at once: no other run's
+    // narrative comes between them.
+    if (planned.frame.type === 'generation.completed') for (const frame of run.plan.narrative) void publish(run.projectId, frame);
     void publish(run.projectId, planned.frame);
     const next = run.plan.frames[run.index];
     run.timer = setTimeout(() => step(nodeId), next ? next.delayMs / speed : 0);
-  }
-
-  function advanceNarrative(projectId: string) {
-    shotCounter += 1;
-    const scene = SCENES[Math.floor((shotCounter - 1) / 3) % SCENES.length]!;
-    void publish(projectId, {
-      type: 'narrative.progress',
-      structure_type: 'three-act',
-      current_chapter: 1 + Math.floor((shotCounter - 1) / 6),
-      total_chapters: 3,
-      current_scene: scene,
-      total_scenes: SCENES.length,
-      current_shot: `P${String(shotCounter).padStart(3, '0')}`,
-      total_shots: 12,
-    });
   }
 
   function cancel(nodeId: string) {

@@ -125,11 +125,25 @@ describe('the canvas in Chromium: generate, cancel, fail', () => {
     expect(steps.length).toBeGreaterThanOrEqual(3);
     const numbers = steps.map((m) => Number(m[1]));
     expect([...numbers].sort((a, b) => a - b)).toEqual(numbers);
+    // "Step k of N": N is the Steps field of the card.
+    const stepsField = await card.getByLabel('Steps', { exact: true }).inputValue();
+    expect(new Set(steps.map((m) => m[2]))).toEqual(new Set([stepsField]));
     const progress = timeline.map((s) => s.progress).filter((p): p is number => p !== undefined);
     expect([...progress].sort((a, b) => a - b)).toEqual(progress);
 
     expect(await card.locator('.cr-take').count()).toBe(1);
     expect(await page.getByTestId('take-count').textContent()).toBe('1');
+    // The Tasks panel shows the take, not Celery's raw result.
+    const task = page.getByRole('region', { name: `Task ${run.taskId}` });
+    await task.locator('.task-take img').waitFor();
+    expect(await task.locator('.task-take').textContent()).toContain('Take 1');
+    expect(await task.textContent()).not.toMatch(/output_path|take_id|[{}]/);
+    // The story panel: the current beat and the position name this shot.
+    const story = page.getByRole('region', { name: 'Narrative progress' });
+    const field = (name: string) => story.locator(`[data-field="${name}"] dd`).textContent();
+    expect([await field('scene'), await field('shot'), await field('beat')]).toEqual(['S001', 'P001', 'Wonder']);
+    expect(await story.locator('[data-beat="Wonder"]').getAttribute('data-reached')).toBe('true');
+    expect(await story.locator('[data-beat="Wonder"] .cr-beat-place').textContent()).toBe('Scene S001 · Shot P001');
     expect(problems).toEqual([]);
   });
 

@@ -1,4 +1,5 @@
 import { render, screen } from '@testing-library/svelte';
+import { createRawSnippet } from 'svelte';
 import { afterEach, describe, expect, it } from 'vitest';
 import TaskProgress from '../../src/components/TaskProgress.svelte';
 import type { RealtimeStore } from '../../src/index.js';
@@ -71,6 +72,28 @@ describe('TaskProgress', () => {
     const result = container.querySelector('.cr-task-result-text')!.textContent!;
     expect(result.startsWith('{"output_path":"/media/proj-aurora/S001/P003/take-003.png"')).toBe(true);
     expect(root(container).getAttribute('aria-busy')).toBe('false');
+  });
+
+  it('draws the result with the `result` snippet instead of its JSON, on SUCCESS only', () => {
+    store = makeStore();
+    const seen: unknown[] = [];
+    const takeOf = createRawSnippet((result: () => unknown) => ({
+      render: () => {
+        seen.push(result());
+        return '<span class="take-label">the take</span>';
+      },
+    }));
+    const { container } = render(TaskProgress, { props: { store, taskId: SUCCESS_TASK, result: takeOf } });
+    const before = new Set<string>();
+    playEach(store, actionsOf('generation-success'), () => {
+      if (root(container).dataset.state !== 'SUCCESS') before.add(String(container.querySelector('.take-label')));
+    });
+    expect([...before]).toEqual(['null']); // nothing drawn before SUCCESS
+    expect(root(container).dataset.state).toBe('SUCCESS');
+    expect(container.querySelector('.cr-task-result .take-label')!.textContent).toBe('the take');
+    expect(container.querySelector('.cr-task-result-text')).toBeNull();
+    expect(container.textContent).not.toContain('output_path');
+    expect(seen.at(-1)).toMatchObject({ output_path: '/media/proj-aurora/S001/P003/take-003.png' });
   });
 
   it('truncates a long result', () => {

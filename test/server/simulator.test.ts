@@ -8,6 +8,7 @@ import { createMemoryBus } from '../../server/bus/memoryBus.js';
 import { planGeneration, type Frame, type GenerationRequest, type Plan } from '../../server/simulator/plan.js';
 import { createSimulator } from '../../server/simulator/simulator.js';
 import { makeThumbnail } from '../../server/simulator/thumbnail.js';
+import { allEntities, getEntity, replayFrames, replayTimeline } from '../../src/index.js';
 import { AGENT_TYPES, parseFrame } from '../../src/protocol/index.js';
 import { cleanupStack, collectBus, eventually, type Frame as AnyFrame } from './helpers.js';
 
@@ -56,7 +57,7 @@ function decodePng(url: string) {
 
 /** Every frame goes through the client's parser as it would arrive (JSON text) and is an event. */
 function expectAllAccepted(plan: Plan) {
-  for (const { frame } of plan.frames) {
+  for (const frame of [...plan.frames.map((planned) => planned.frame), ...plan.narrative]) {
     const parsed = parseFrame(JSON.stringify({ ...frame, timestamp: '2026-01-01T00:00:00.000Z' }));
     expect(parsed, `${frame.type}: ${JSON.stringify(parsed).slice(0, 300)}`).toMatchObject({ ok: true, kind: 'event' });
   }
@@ -91,11 +92,17 @@ describe('planGeneration', () => {
 
     expect(all[0]).toMatchObject({ type: 'generation.started', node_id: 'node-1', task_id: plan.task_id, command_id: 'cmd-1', scene_id: 'scene-1', shot_id: 'shot-3', emotional_beat: 'Resolve' });
     expect(all[1]).toMatchObject({ type: 'task.progress', task_id: plan.task_id, state: 'PENDING', node_id: 'node-1' });
-    expect(all[2]).toMatchObject({ type: 'narrative.beat', beat_name: 'Resolve', scene_id: 'scene-1', node_id: 'node-1', task_id: plan.task_id });
+    // The story reaches the shot's beat once the run succeeded, not while it runs.
+    expect(types).not.toContain('narrative.beat');
+    expect(types).not.toContain('narrative.progress');
+    expect(plan.narrative).toEqual([
+      { type: 'narrative.beat', beat_name: 'Resolve', scene_id: 'scene-1', shot_id: 'shot-3', keywords: ['determination', 'warm light'], node_id: 'node-1', task_id: plan.task_id },
+      { type: 'narrative.progress', structure_type: 'three-act', current_scene: 'scene-1', current_shot: 'shot-3' },
+    ]);
 
     // The five pre-production agents, one after another, each handing off to the next.
     const composite = types.indexOf('prompt.composite');
-    const agentFrames = all.slice(3, composite);
+    const agentFrames = all.slice(2, composite);
     const expected: Array<Partial<Frame>> = [];
     PIPELINE.forEach((agent, i) => {
       const next = PIPELINE[i + 1];
@@ -123,28 +130,26 @@ describe('planGeneration', () => {
     });
     expect(Object.keys(all[composite]!.composite_prompt.agent_notes)).toEqual(PIPELINE);
 
-    // The Celery task: STARTED, PROGRESS steps, SUCCESS.
+    // The Celery task: STARTED, PROGRESS steps, SUCCESS. Only denoising is counted, out of the
+    // Steps asked for (12), so the card says "Step k of 12" beside Steps 12.
     const tasks = taskFrames(plan).slice(1); // after PENDING
     expect(all.indexOf(tasks[0]!)).toBeGreaterThan(composite);
     const denoise = 12;
-    const total = denoise + 4;
-    const steps = [
-      'Loading model',
-      'Encoding prompt',
-      ...Array.from({ length: denoise }, (_, k) => `Denoising ${k + 1}/${denoise}`),
-      'Decoding latents',
-      'Saving take',
-    ];
+    const steps = ['Loading model', 'Encoding prompt', ...Array.from({ length: denoise }, () => 'Denoising'), 'Decoding latents', 'Saving take'];
     expect(tasks.map((t) => t.state)).toEqual(['STARTED', ...steps.slice(1).map(() => 'PROGRESS'), 'SUCCESS']);
     expect(tasks.slice(0, -1).map((t) => t.step)).toEqual(steps);
-    tasks.slice(0, -1).forEach((t, i) => {
-      expect(t.current_step).toBe(i + 1);
-      expect(t.total_steps).toBe(total);
-    });
+    expect(tasks.slice(0, -1).map((t) => (t.current_step === undefined ? t.step : `${t.current_step} of ${t.total_steps}`))).toEqual([
+      'Loading model',
+      'Encoding prompt',
+      ...Array.from({ length: denoise }, (_, k) => `${k + 1} of ${denoise}`),
+      'Decoding latents',
+      'Saving take',
+    ]);
     const progress = tasks.map((t) => t.progress as number);
     expect(progress).toEqual([...progress].sort((a, b) => a - b));
     expect(progress[0]).toBe(0);
-    expect(tasks[tasks.length - 1]).toMatchObject({ state: 'SUCCESS', progress: 100, current_step: total, total_steps: total });
+    expect(tasks[tasks.length - 1]).toMatchObject({ state: 'SUCCESS', progress: 100, step: 'Done' });
+    expect(tasks[tasks.length - 1]!.current_step).toBeUndefined();
 
     // generation.completed right after SUCCESS, with the take.
     const completedAt = types.indexOf('generation.completed');
@@ -178,12 +183,40 @@ describe('planGeneration', () => {
     expect(decodePng(makeThumbnail(0.5, 32, 18))).toMatchObject({ width: 32, height: 18 });
   });
 
-  it('caps the reported denoising steps and never reports fewer than 4', () => {
-    const many = taskFrames(success({ params: { prompt: 'x', steps: 500 } })).filter((t) => /^Denoising/.test(t.step as string));
+  it('counts denoising out of the Steps asked for, in at most 30 frames', () => {
+    const counts = (steps: number) =>
+      taskFrames(success({ params: { prompt: 'x', steps } }))
+        .filter((t) => t.step === 'Denoising')
+        .map((t) => `${t.current_step} of ${t.total_steps}`);
+    expect(counts(30)).toEqual(Array.from({ length: 30 }, (_, k) => `${k + 1} of 30`));
+    expect(counts(1)).toEqual(['1 of 1']);
+    expect(counts(3)).toEqual(['1 of 3', '2 of 3', '3 of 3']);
+    const many = counts(500);
     expect(many).toHaveLength(30);
-    expect(many[29]!.step).toBe('Denoising 30/30');
-    const few = taskFrames(success({ params: { prompt: 'x', steps: 1 } })).filter((t) => /^Denoising/.test(t.step as string));
-    expect(few.map((t) => t.step)).toEqual(['Denoising 1/4', 'Denoising 2/4', 'Denoising 3/4', 'Denoising 4/4']);
+    expect(many[0]).toBe('17 of 500');
+    expect(many[29]).toBe('500 of 500');
+    const numbers = many.map((text) => Number(text.split(' ')[0]));
+    expect(numbers).toEqual([...new Set(numbers)].sort((a, b) => a - b));
+  });
+
+  it('fails at random only when asked: the default failure rate is 0', () => {
+    for (let seed = 0; seed < 60; seed++) expect(planGeneration(request(), { seed, run: 1 + (seed % 3) }).outcome).toBe('success');
+  });
+
+  it('a simulated failure says it is simulated, and advises no smaller size or fewer steps', () => {
+    const forced = frames(planGeneration(request({ params: { prompt: 'the lamp is about to fail', steps: 30 } }), { seed: 3, run: 1 })).find((f) => f.type === 'generation.error')!;
+    expect(forced.message).toBe('Simulated failure: the prompt contains the word "fail". Remove it and generate again.');
+    const random = frames(planGeneration(request(), { seed: 3, run: 1, failureRate: 1 })).find((f) => f.type === 'generation.error')!;
+    expect(random.message).toBe('Simulated random failure (FAILURE_RATE). Generate again.');
+    for (const frame of [forced, random]) expect(`${frame.message} ${frame.error}`).not.toMatch(/smaller|fewer|size/i);
+  });
+
+  it('a one-step run can fail too', () => {
+    const plan = planGeneration(request({ params: { prompt: 'fail', steps: 1 } }), { seed: 3, run: 1 });
+    expect(plan.outcome).toBe('failure');
+    expect(frames(plan).map((f) => f.type)).toContain('generation.error');
+    expect(plan.narrative).toEqual([]);
+    expectAllAccepted(plan);
   });
 
   it.each(['This shot will fail', 'FAIL', 'we fail here.'])('a prompt containing "fail" (%j) fails: FAILURE, then generation.error', (prompt) => {
@@ -274,22 +307,25 @@ describe('createSimulator', () => {
     return { bus, seen, simulator };
   }
 
-  it('publishes a whole run, in plan order, stamped, then the narrative moves on', async () => {
+  it('publishes a whole run, in plan order, stamped, the narrative moving on just before the take', async () => {
     const { seen, simulator } = setup({ speed: 1_000 });
     simulator.handleCommand(start(), context);
     expect(simulator.activeRuns()).toEqual(['node-1']);
-    await seen.until((events) => (events.some((e) => e.frame.type === 'narrative.progress') ? true : undefined), 'the end of the run');
-    expect(simulator.activeRuns()).toEqual([]);
+    await seen.until((events) => (events.some((e) => e.frame.type === 'agent.completed' && e.frame.agent_type === 'Editor') ? true : undefined), 'the end of the run');
+    await eventually(() => simulator.activeRuns().length === 0, 'the run to end');
 
     const plan = planGeneration({ node_id: 'node-1', params: { prompt: 'A lone rider at dusk', steps: 6 }, command_id: 'cmd-node-1' }, { seed: 5, run: 1, failureRate: 0 });
     const published = seen.events.map((e) => e.frame);
-    const last = published.pop()!;
-    expect(last).toMatchObject({ type: 'narrative.progress', project_id: 'proj-1', current_shot: 'P001' });
+    // No beat in this request: the narrative is the position alone, right before the take.
+    const narrativeAt = published.findIndex((frame) => frame.type === 'narrative.progress');
+    const [narrative] = published.splice(narrativeAt, 1);
+    expect(published[narrativeAt]!.type).toBe('generation.completed');
+    expect(narrative).toMatchObject({ type: 'narrative.progress', project_id: 'proj-1', current_shot: 'P001', seq: narrativeAt + 1 });
     expect(published).toHaveLength(plan.frames.length);
     published.forEach((frame, i) => {
       const { timestamp, project_id, seq, ...rest } = frame;
       expect(project_id).toBe('proj-1');
-      expect(seq).toBe(i + 1);
+      expect(seq).toBe(i >= narrativeAt ? i + 2 : i + 1);
       expect(Number.isNaN(Date.parse(timestamp as string))).toBe(false);
       if (rest.type === 'generation.completed') {
         expect(rest.takes[0].created_at).toBe(timestamp);
@@ -297,15 +333,44 @@ describe('createSimulator', () => {
       }
       expect(rest).toEqual(plan.frames[i]!.frame);
     });
-    for (const frame of [...published, last]) {
+    for (const frame of [...published, narrative!]) {
       expect(parseFrame(JSON.stringify(frame))).toMatchObject({ ok: true, kind: 'event' });
     }
+  });
+
+  it('overlapping runs: a beat with a take is reached, and the current beat and the story position always name the same shot', async () => {
+    const { seen, simulator } = setup({ speed: 1_000 });
+    const shots = {
+      'node-a': { scene_id: 'S002', shot_id: 'P004', emotional_beat: 'Resolve' },
+      'node-b': { scene_id: 'S001', shot_id: 'P001', emotional_beat: 'Wonder' },
+    };
+    simulator.handleCommand(start('node-a', { context: shots['node-a'] }), context);
+    await seen.until((events) => (events.some((e) => e.frame.type === 'agent.assigned') ? true : undefined), 'run a under way');
+    simulator.handleCommand(start('node-b', { context: shots['node-b'] }), context);
+    await seen.until((events) => (events.filter((e) => e.frame.type === 'narrative.progress').length === 2 ? true : undefined), 'both takes');
+    // After every frame, as the client sees it: a reached beat's place is where the story stands.
+    for (const { state } of replayTimeline(seen.events.map((e) => e.frame))) {
+      // A beat with a take is reached: never "not reached yet · 1 take".
+      for (const beat of allEntities(state.narrative.beats)) {
+        if (beat.take_ids.length > 0) expect(state.narrative.completed_beats).toContain(beat.beat_name);
+      }
+      const { current_beat, current_scene, current_shot } = state.narrative;
+      if (current_beat === undefined) {
+        expect(current_shot).toBeUndefined();
+        continue;
+      }
+      expect(getEntity(state.narrative.beats, current_beat)).toMatchObject({ scene_id: current_scene, shot_id: current_shot });
+    }
+    const final = replayFrames(seen.events.map((e) => e.frame));
+    expect(final.frames.rejected.total).toBe(0);
+    expect(final.narrative.completed_beats).toHaveLength(2);
   });
 
   it('a second run of a node is run 2 (take 2)', async () => {
     const { seen, simulator } = setup({ speed: 1_000 });
     simulator.handleCommand(start(), context);
-    await seen.until((events) => (events.some((e) => e.frame.type === 'narrative.progress') ? true : undefined), 'run 1');
+    await seen.until((events) => (events.some((e) => e.frame.type === 'narrative.progress') ? true : undefined), 'run 1 took');
+    await eventually(() => simulator.activeRuns().length === 0, 'run 1 to end');
     simulator.handleCommand(start(), context);
     const completed = await seen.until(
       (events) => events.filter((e) => e.frame.type === 'generation.completed')[1]?.frame,
@@ -318,7 +383,7 @@ describe('createSimulator', () => {
     vi.useFakeTimers();
     const { seen, simulator } = setup({ speed: 1 });
     simulator.handleCommand(start(), context);
-    const isDenoising2 = () => seen.events.some((e) => e.frame.step === 'Denoising 2/6');
+    const isDenoising2 = () => seen.events.some((e) => e.frame.step === 'Denoising' && e.frame.current_step === 2);
     for (let i = 0; i < 1_000 && !isDenoising2(); i++) vi.advanceTimersToNextTimer();
     expect(isDenoising2()).toBe(true);
     const taskId = seen.events.find((e) => e.frame.type === 'generation.started')!.frame.task_id;
@@ -338,7 +403,7 @@ describe('createSimulator', () => {
   it('cancel_generation mid-run with real timers: REVOKED is the last frame of the run', async () => {
     const { seen, simulator } = setup({ speed: 50 });
     simulator.handleCommand(start(), context);
-    await seen.until((events) => (events.some((e) => e.frame.step === 'Denoising 1/6') ? true : undefined), 'denoising');
+    await seen.until((events) => (events.some((e) => e.frame.step === 'Denoising' && e.frame.current_step === 1) ? true : undefined), 'denoising');
     simulator.handleCommand(cancel(), context);
     const revoked = seen.events.length;
     expect(seen.events[revoked - 1]!.frame.state).toBe('REVOKED');
