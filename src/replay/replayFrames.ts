@@ -2,10 +2,13 @@
  * Reduces a recorded frame log through the same validation and reducers as live traffic.
  * Receive times come from each frame's `timestamp` (or from options), never from the clock, so
  * the same log always gives the same state: what bug reports and reducer tests rely on.
+ *
+ * A log is evidence of something going wrong, so no element of it may stop the replay: null, a
+ * number, an array, an object whose reads throw all become rejected frames, as on the wire.
  */
 import type { UnknownAction } from '@reduxjs/toolkit';
 import type { ParseOptions } from '../protocol/index.js';
-import { ingestFrame, realtimeReducer, type IngestAction, type RealtimeState } from '../slices/index.js';
+import { frameRejected, ingestFrame, realtimeReducer, type IngestAction, type RealtimeState } from '../slices/index.js';
 
 export type RecordedFrame = string | object;
 
@@ -45,8 +48,13 @@ function timestampOf(raw: RecordedFrame): number | undefined {
   if (typeof raw === 'string') {
     const match = /"timestamp"\s*:\s*"([^"]{1,64})"/.exec(raw);
     value = match?.[1];
-  } else {
-    value = (raw as { timestamp?: unknown }).timestamp;
+  } else if (raw !== null && typeof raw === 'object') {
+    // A getter or a proxy may throw: such a frame simply has no readable timestamp.
+    try {
+      value = (raw as { timestamp?: unknown }).timestamp;
+    } catch {
+      return undefined;
+    }
   }
   if (typeof value !== 'string') return undefined;
   const time = Date.parse(value);
@@ -64,9 +72,22 @@ function* run(input: string | Iterable<RecordedFrame>, options: ReplayOptions): 
       ? options.receivedAt(raw, index, previous)
       : (timestampOf(raw) ?? previous + (index === 0 ? 0 : step));
     previous = at;
-    const { action } = ingestFrame(raw, at, options);
+    const action = ingestRecorded(raw, at, options);
     state = realtimeReducer(state, action as UnknownAction);
     yield { index, raw, action, state };
+  }
+}
+
+/**
+ * ingestFrame never throws on what a socket delivers (strings, bytes), but a log may hold parsed
+ * objects, and reading one (a getter, a proxy) can throw: that frame is rejected, not the replay.
+ */
+function ingestRecorded(raw: RecordedFrame, at: number, options: ParseOptions): IngestAction {
+  try {
+    return ingestFrame(raw, at, options).action;
+  } catch (error) {
+    const detail = `frame could not be read: ${error instanceof Error ? error.message : typeof error}`.slice(0, 200);
+    return frameRejected({ reason: 'not_object', detail, receivedAt: at });
   }
 }
 

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { UnknownAction } from '@reduxjs/toolkit';
+import fc from 'fast-check';
 import { framesToActions, replayFrames, replayTimeline, splitJsonl } from '../../src/replay/index.js';
 import { MAX_FINISHED_TASKS, realtimeReducer } from '../../src/slices/index.js';
 import type { CeleryState } from '../../src/protocol/index.js';
@@ -86,6 +87,98 @@ describe('replayFrames', () => {
         expect(actions).toHaveLength(fixtureLines(name).length);
         expect(reduceAll(actions as UnknownAction[]), name).toEqual(replayFrames(readFixture(name)));
       }
+    });
+  });
+
+  describe('any element', () => {
+    const INGEST_TYPES = new Set(['frames/rejected', 'frames/unknownReceived', 'frames/duplicateDropped']);
+
+    function expectRejected(raw: unknown, reason: string): void {
+      const [entry] = replayTimeline([raw as object]);
+      expect(entry!.action.type).toBe('frames/rejected');
+      expect(entry!.action.payload).toMatchObject({ reason, detail: expect.any(String) });
+      expect(entry!.state.frames.rejected.byReason[reason as 'not_text']).toBe(1);
+    }
+
+    it('null, numbers, arrays, objects without type or timestamp, non-JSON strings: rejected frames', () => {
+      expectRejected(null, 'not_text');
+      expectRejected(undefined, 'not_text');
+      expectRejected(42, 'not_text');
+      expectRejected(true, 'not_text');
+      expectRejected([], 'not_object');
+      expectRejected([{ type: 'system.heartbeat' }], 'not_object');
+      expectRejected({}, 'missing_type');
+      expectRejected(Object.create(null) as object, 'missing_type');
+      expectRejected({ timestamp: null }, 'missing_type');
+      expectRejected('{oops', 'not_json');
+      expectRejected('null', 'not_object');
+    });
+
+    it('an element whose fields cannot be read (a throwing getter, a hostile proxy) is a rejected frame', () => {
+      const getter = Object.defineProperty({ type: 'task.progress' }, 'timestamp', {
+        enumerable: true,
+        get() {
+          throw new Error('no timestamp for you');
+        },
+      });
+      const proxy = new Proxy({}, {
+        get() {
+          throw new Error('trap');
+        },
+        has() {
+          throw new Error('trap');
+        },
+      });
+      expectRejected(getter, 'not_object');
+      expectRejected(proxy, 'not_object');
+    });
+
+    it('no element of any array makes it throw: one entry per element, each an ingest action', () => {
+      const element = fc.oneof(
+        fc.anything({
+          withNullPrototype: true,
+          withBigInt: true,
+          withDate: true,
+          withMap: true,
+          withSet: true,
+          withTypedArray: true,
+          withSparseArray: true,
+          withBoxedValues: true,
+          withObjectString: true,
+        }),
+        fc.json(),
+        fc.string(),
+        fc.constantFrom(...fixtureLines('bad-frames'), ...fixtureLines('generation-success')),
+        fc.constantFrom(...fixtureLines('generation-success')).map((line) => JSON.parse(line) as unknown),
+      );
+      fc.assert(
+        fc.property(fc.array(element, { maxLength: 20 }), (elements) => {
+          const timeline = replayTimeline(elements as object[]);
+          expect(timeline).toHaveLength(elements.length);
+          timeline.forEach((entry, i) => {
+            expect(entry.raw).toBe(elements[i]);
+            expect(Number.isFinite((entry.action.payload as { receivedAt: number }).receivedAt)).toBe(true);
+            const object = elements[i] !== null && typeof elements[i] === 'object' && !Array.isArray(elements[i]);
+            if (typeof elements[i] !== 'string' && !object && !ArrayBuffer.isView(elements[i])) {
+              expect(entry.action.type).toBe('frames/rejected');
+            } else if (entry.action.type.startsWith('frames/')) {
+              expect(INGEST_TYPES.has(entry.action.type), entry.action.type).toBe(true);
+            }
+          });
+          expect(replayFrames(elements as object[])).toEqual(timeline.at(-1)?.state ?? initialState());
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+    it('no line of any JSONL text makes it throw', () => {
+      fc.assert(
+        fc.property(fc.array(fc.oneof(fc.string(), fc.json(), fc.constantFrom(...fixtureLines('bad-frames'))), { maxLength: 20 }), (lines) => {
+          const text = lines.join('\n');
+          expect(replayTimeline(text)).toHaveLength(splitJsonl(text).length);
+        }),
+        { numRuns: 300 },
+      );
     });
   });
 
