@@ -182,6 +182,45 @@ describe('replayFrames', () => {
     });
   });
 
+  describe('recorded lines (the store\'s `record` option)', () => {
+    const frame = { type: 'task.progress', task_id: 't1', state: 'PROGRESS', progress: 10, timestamp: '2026-03-02T14:00:00.000Z' };
+
+    it('replay the data at its received_at, whatever the frame\'s timestamp says', () => {
+      const lines = [
+        JSON.stringify({ received_at: 5_000, frame }),
+        JSON.stringify({ received_at: 5_250, text: '{oops' }),
+        JSON.stringify({ received_at: 5_500, base64: Buffer.from(JSON.stringify({ ...frame, progress: 20 })).toString('base64') }),
+      ];
+      for (const input of [lines.join('\n'), lines.map((line) => JSON.parse(line) as object)]) {
+        const timeline = replayTimeline(input);
+        expect(timeline.map(({ action }) => [action.type, (action.payload as { receivedAt: number }).receivedAt])).toEqual([
+          ['tasks/progressReceived', 5_000],
+          ['frames/rejected', 5_250],
+          ['tasks/progressReceived', 5_500],
+        ]);
+        expect(getEntity(timeline[2]!.state.tasks, 't1')).toMatchObject({ progress: 20, firstSeenAt: 5_000, updatedAt: 5_500 });
+      }
+    });
+
+    it('a frame that arrived too large is rejected again (its text is replayed, not its value)', () => {
+      const line = JSON.stringify({ received_at: 1, frame });
+      expect(replayFrames(line, { maxBytes: 50 }).frames.rejected.byReason.too_large).toBe(1);
+    });
+
+    it('a line that only looks like one is a frame like any other', () => {
+      for (const line of [
+        { received_at: '5000', frame },
+        { received_at: 5_000 },
+        { received_at: 5_000, text: 42 },
+        { received_at: 5_000, frame, type: 'task.progress' },
+        { received_at: Number.NaN, frame },
+      ]) {
+        const [entry] = replayTimeline([JSON.stringify(line)]);
+        expect(entry!.action.type, JSON.stringify(line)).not.toBe('tasks/progressReceived');
+      }
+    });
+  });
+
   describe('options', () => {
     const untimed = [
       { type: 'generation.started', node_id: 'n1', task_id: 't1' },
