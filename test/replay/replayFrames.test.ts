@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { UnknownAction } from '@reduxjs/toolkit';
 import fc from 'fast-check';
 import { framesToActions, replayFrames, replayTimeline, splitJsonl } from '../../src/replay/index.js';
-import { MAX_FINISHED_TASKS, realtimeReducer } from '../../src/slices/index.js';
+import { MAX_FINISHED_TASKS, realtimeReducer, type RealtimeState } from '../../src/slices/index.js';
 import type { CeleryState } from '../../src/protocol/index.js';
 import {
   expectGeneratingIdsExact,
@@ -293,9 +293,18 @@ describe('replayFrames', () => {
     });
 
     it('earlier timeline states are not changed by later frames', () => {
+      // Each snapshot is taken as its state is produced (one frame at a time, each replay going
+      // on from the previous state), so a later frame that changed an earlier state shows.
+      const states: RealtimeState[] = [];
+      const snapshots: string[] = [];
+      for (const line of fixtureLines('generation-success')) {
+        const [entry] = replayTimeline([line], { initialState: states.at(-1), startAt: 0 });
+        states.push(entry!.state);
+        snapshots.push(JSON.stringify(entry!.state));
+      }
+      states.forEach((state, i) => expect(JSON.stringify(state), `state #${i}`).toBe(snapshots[i]));
+      expect(states.at(-1)).toEqual(replayFrames(readFixture('generation-success')));
       const timeline = replayTimeline(readFixture('generation-success'));
-      const snapshots = timeline.map((entry) => JSON.stringify(entry.state));
-      timeline.forEach((entry, i) => expect(JSON.stringify(entry.state)).toBe(snapshots[i]));
       // And a reducer run on an earlier state leaves it as it was.
       const early = timeline[5]!.state;
       const before = JSON.stringify(early);
