@@ -8,8 +8,8 @@
  *   canvas-realtime replay --states - < log       every intermediate state, one JSON per line
  *
  * The replay goes through replayTimeline, i.e. the same validation and reducers as live
- * traffic, with receive times taken from each frame's `timestamp`: the output for a given log
- * never depends on the clock. Exit codes: 0 success, 1 unexpected failure, 2 usage error.
+ * traffic, with receive times taken from the log (a recording's `received_at`, else each frame's
+ * `timestamp`): the output for a given log never depends on the clock. Exit codes: 0 success, 1 unexpected failure, 2 usage error.
  */
 import { readFile } from 'node:fs/promises';
 import type {
@@ -30,7 +30,8 @@ let lib: typeof import('../index.js');
 
 const USAGE = `Usage: canvas-realtime replay [options] <file.jsonl | ->
 
-Replays a JSONL log of inbound frames through the canvas-realtime store and prints a timeline:
+Replays a JSONL log of inbound frames (or a recording, store.recorder.toJSONL()) through the
+canvas-realtime store and prints a timeline:
 one line per frame (index, receive time, action, what changed), then a summary of the final
 state. Use "-" to read the log from stdin.
 

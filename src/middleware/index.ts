@@ -4,3 +4,4 @@ export * from './storage.js';
 export * from './options.js';
 export * from './listeners.js';
 export * from './socketMiddleware.js';
+export { DEFAULT_RECORD_MAX_CHARS, DEFAULT_RECORD_MAX_FRAMES, type FrameRecorder, type FrameRecorderOptions } from './recorder.js';

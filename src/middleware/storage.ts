@@ -70,7 +70,7 @@ export function snapshotSession(state: RealtimeState, now: number): StoredSessio
 
 function isRecordOfSeq(value: unknown): value is Record<string, number> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
-  return Object.entries(value).every(([key, seq]) => isSafeKey(key) && Number.isInteger(seq) && (seq as number) >= 0);
+  return Object.entries(value).every(([key, seq]) => isSafeKey(key) && Number.isSafeInteger(seq) && (seq as number) >= 0);
 }
 
 /**

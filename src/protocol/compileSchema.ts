@@ -228,6 +228,7 @@ function predicate(action: Action): Predicate {
       // valibot reports an issue when !(value >= requirement).
       return (value: number) => value >= (requirement as number);
     case 'integer':
+    case 'safe_integer':
     case 'finite':
     case 'check':
       return requirement as Predicate;

@@ -53,7 +53,7 @@ export function percent(value: Value): Value {
 }
 
 export function count(value: Value): Value {
-  return Number.isInteger(value) && (value as number) >= 0 ? value : INVALID;
+  return Number.isSafeInteger(value) && (value as number) >= 0 ? value : INVALID;
 }
 
 export function amount(value: Value): Value {

@@ -25,7 +25,11 @@ export const Text = v.pipe(v.string(), v.maxLength(MAX_TEXT_LENGTH));
 export const ShortText = v.pipe(v.string(), v.maxLength(MAX_SHORT_TEXT_LENGTH));
 export const Timestamp = v.pipe(v.string(), v.maxLength(MAX_TIMESTAMP_LENGTH));
 export const Percent = v.pipe(v.number(), v.finite());
-export const Count = v.pipe(v.number(), v.integer(), v.minValue(0));
+/**
+ * An integer >= 0 that a number holds exactly: above 2^53 - 1 neighbouring integers share one
+ * number, so a seq there would swallow the next frames as duplicates.
+ */
+export const Count = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
 /** A finite amount that cannot be negative (durations, GB of memory). */
 export const Amount = v.pipe(v.number(), v.finite(), v.minValue(0));
 

@@ -4,3 +4,4 @@ export * from './inbound.js';
 export * from './outbound.js';
 export * from './parse.js';
 export * from './closeCodes.js';
+export * from './recordedLine.js';

@@ -10,7 +10,7 @@ import { IdSchema } from './inbound.js';
 import { isBoundedJson } from './safety.js';
 
 const Timestamp = v.pipe(v.string(), v.maxLength(64));
-const Seq = v.pipe(v.number(), v.integer(), v.minValue(0));
+const Seq = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
 const CommandId = IdSchema;
 
 export const OutSessionInitSchema = v.object({

@@ -1,18 +1,23 @@
 /**
  * Reduces a recorded frame log through the same validation and reducers as live traffic.
- * Receive times come from each frame's `timestamp` (or from options), never from the clock, so
- * the same log always gives the same state: what bug reports and reducer tests rely on.
+ * Receive times come from the log, never from the clock, so the same log always gives the same
+ * state: what bug reports and reducer tests rely on. A line written by the store's recorder
+ * (`{"received_at":..., "frame": ...}`, src/protocol/recordedLine.ts) replays the data that
+ * arrived at the time it arrived; any other line is a frame, received at its own `timestamp`.
+ *
+ * A log is evidence of something going wrong, so no element of it may stop the replay: null, a
+ * number, an array, an object whose reads throw all become rejected frames, as on the wire.
  */
 import type { UnknownAction } from '@reduxjs/toolkit';
-import type { ParseOptions } from '../protocol/index.js';
-import { ingestFrame, realtimeReducer, type IngestAction, type RealtimeState } from '../slices/index.js';
+import { decodeRecordedLine, type ParseOptions } from '../protocol/index.js';
+import { frameRejected, ingestFrame, realtimeReducer, type IngestAction, type RealtimeState } from '../slices/index.js';
 
 export type RecordedFrame = string | object;
 
 export interface ReplayOptions extends ParseOptions {
   /**
-   * Receive time of frame `index`. Default: the frame's own `timestamp` when it parses as a
-   * date, else the previous receive time plus `stepMs`.
+   * Receive time of frame `index`. Default: a recorded line's `received_at`; else the frame's
+   * own `timestamp` when it parses as a date; else the previous receive time plus `stepMs`.
    */
   receivedAt?: (raw: RecordedFrame, index: number, previous: number) => number;
   /** Receive time used before any frame carried a timestamp. Default 0. */
@@ -45,8 +50,13 @@ function timestampOf(raw: RecordedFrame): number | undefined {
   if (typeof raw === 'string') {
     const match = /"timestamp"\s*:\s*"([^"]{1,64})"/.exec(raw);
     value = match?.[1];
-  } else {
-    value = (raw as { timestamp?: unknown }).timestamp;
+  } else if (raw !== null && typeof raw === 'object') {
+    // A getter or a proxy may throw: such a frame simply has no readable timestamp.
+    try {
+      value = (raw as { timestamp?: unknown }).timestamp;
+    } catch {
+      return undefined;
+    }
   }
   if (typeof value !== 'string') return undefined;
   const time = Date.parse(value);
@@ -60,13 +70,27 @@ function* run(input: string | Iterable<RecordedFrame>, options: ReplayOptions): 
   const frames = toFrames(input);
   for (let index = 0; index < frames.length; index++) {
     const raw = frames[index]!;
+    const recorded = decodeRecordedLine(raw);
     const at = options.receivedAt
       ? options.receivedAt(raw, index, previous)
-      : (timestampOf(raw) ?? previous + (index === 0 ? 0 : step));
+      : (recorded?.receivedAt ?? timestampOf(raw) ?? previous + (index === 0 ? 0 : step));
     previous = at;
-    const { action } = ingestFrame(raw, at, options);
+    const action = ingestRecorded(recorded ? recorded.data : raw, at, options);
     state = realtimeReducer(state, action as UnknownAction);
     yield { index, raw, action, state };
+  }
+}
+
+/**
+ * ingestFrame never throws on what a socket delivers (strings, bytes), but a log may hold parsed
+ * objects, and reading one (a getter, a proxy) can throw: that frame is rejected, not the replay.
+ */
+function ingestRecorded(raw: unknown, at: number, options: ParseOptions): IngestAction {
+  try {
+    return ingestFrame(raw, at, options).action;
+  } catch (error) {
+    const detail = `frame could not be read: ${error instanceof Error ? error.message : typeof error}`.slice(0, 200);
+    return frameRejected({ reason: 'not_object', detail, receivedAt: at });
   }
 }
 

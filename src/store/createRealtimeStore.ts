@@ -5,6 +5,7 @@
 import { configureStore, type Middleware } from '@reduxjs/toolkit';
 import { createSocketMiddleware, type SocketController } from '../middleware/socketMiddleware.js';
 import { isBrowser, type RealtimeOptions } from '../middleware/options.js';
+import { createFrameRecorder, type FrameRecorder, type FrameRecorderOptions } from '../middleware/recorder.js';
 import { connect, realtimeReducer, type RealtimeState } from '../slices/index.js';
 import { createSerializableChangesCheck } from './serializableCheck.js';
 
@@ -13,6 +14,11 @@ export interface RealtimeStoreOptions extends RealtimeOptions {
   preloadedState?: RealtimeState;
   /** Extra middleware, run after the built-in ones and before the socket middleware. */
   middleware?: Middleware[];
+  /**
+   * Record the last inbound frames with their receive times (`store.recorder.toJSONL()`), for
+   * bug reports and tests: true for the default bounds, or the bounds. Default off.
+   */
+  record?: boolean | FrameRecorderOptions;
 }
 
 function isProduction(): boolean {
@@ -21,7 +27,8 @@ function isProduction(): boolean {
 }
 
 export function createRealtimeStore(options: RealtimeStoreOptions = {}) {
-  const socket: SocketController = createSocketMiddleware(options);
+  const recording = options.record ? createFrameRecorder(options.record === true ? {} : options.record) : undefined;
+  const socket: SocketController = createSocketMiddleware(recording ? recording.withRecordingSocket(options) : options);
   const store = configureStore({
     reducer: realtimeReducer,
     preloadedState: options.preloadedState,
@@ -40,6 +47,7 @@ export function createRealtimeStore(options: RealtimeStoreOptions = {}) {
         // drops this development check from a production build as it drops RTK's.
         .concat(process.env.NODE_ENV !== 'production' ? [createSerializableChangesCheck({ ignoredPaths: ['frames.recent'] })] : [])
         .concat(options.middleware ?? [])
+        .concat(recording ? [recording.middleware] : [])
         .concat(socket.middleware as Middleware),
   });
   // The canvas connects on app load in a browser; never by itself in Node or during SSR.
@@ -48,7 +56,14 @@ export function createRealtimeStore(options: RealtimeStoreOptions = {}) {
     /** Listen to frames of a type ('*' for all); returns the unsubscribe function. */
     on: socket.on,
     /** Close the socket and stop all timers and listeners (tests, hot reload, unmount). */
-    dispose: socket.dispose,
+    dispose: recording
+      ? () => {
+          socket.dispose();
+          recording.discardWaiting();
+        }
+      : socket.dispose,
+    /** The frame recorder when `record` is set: `toJSONL()` gives the log to replay. */
+    recorder: recording?.recorder as FrameRecorder | undefined,
     /** Live timers, listeners and socket, for leak checks. */
     resources: socket.resources,
   });

@@ -38,17 +38,74 @@ beforeAll(async () => {
   const browser = await scripts.launchBrowser({ executablePath });
   cleanups.add(() => browser.close());
   context = browser.context;
+  await context.addInitScript(recordWire);
 });
+
+interface WireFrame {
+  type?: unknown;
+  project_id?: unknown;
+  seq?: unknown;
+  to_seq?: unknown;
+}
+
+/**
+ * Runs in the page before the demo: every frame the page's sockets receive, as the wire had it
+ * (window.__wire), to count the duplicates independently of the store's own counter.
+ */
+function recordWire() {
+  const w = window as unknown as { __wire: WireFrame[]; WebSocket: typeof WebSocket };
+  const Native = w.WebSocket;
+  w.__wire = [];
+  w.WebSocket = class extends Native {
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(url, protocols);
+      this.addEventListener('message', (event) => {
+        try {
+          const { type, project_id, seq, to_seq } = JSON.parse(String(event.data)) as WireFrame;
+          w.__wire.push({ type, project_id, seq, to_seq });
+        } catch {
+          w.__wire.push({});
+        }
+      });
+    }
+  };
+}
+
+/**
+ * Frames whose seq the page's position had already reached when they arrived: the client's rule
+ * (docs/PROTOCOL.md), where a new session (session.init) starts the numbering again and a
+ * replay.gap moves the position.
+ */
+function wireDuplicates(wire: WireFrame[]): number {
+  const position = new Map<unknown, number>();
+  let duplicates = 0;
+  for (const { type, project_id, seq, to_seq } of wire) {
+    if (type === 'session.init') position.clear();
+    else if (type === 'replay.gap' && typeof to_seq === 'number') position.set(project_id, to_seq);
+    else if (typeof seq === 'number' && project_id !== undefined) {
+      const last = position.get(project_id);
+      if (last !== undefined && seq <= last) duplicates += 1;
+      else position.set(project_id, seq);
+    }
+  }
+  return duplicates;
+}
 
 afterAll(() => cleanups.run());
 
 /** A fresh server (same seed every time), one generation of NODE, the server stopped after. */
 async function runOnFreshServer(fault?: (server: RunningServer, page: Page) => Promise<void>) {
   const lines: string[] = [];
+  let wire: WireFrame[] = [];
   const server = await startApp({ speed: SPEED, log: (line) => lines.push(line) });
   try {
-    const result = await generationRun(context, server.url!, NODE, fault && { fault: (page) => fault(server, page), faultAt: 15 });
-    return { ...result, simulatorLog: lines, instances: server.gateway()?.instanceId };
+    const result = await generationRun(context, server.url!, NODE, {
+      ...(fault && { fault: (page: Page) => fault(server, page), faultAt: 15 }),
+      atEnd: async (page) => {
+        wire = await page.evaluate(() => (window as unknown as { __wire: WireFrame[] }).__wire);
+      },
+    });
+    return { ...result, wire, simulatorLog: lines, instances: server.gateway()?.instanceId };
   } finally {
     await server.stop();
   }
@@ -66,6 +123,8 @@ describe('the gateway restarts mid-generation (memory bus, the simulator keeps r
     expect(baseline.summary.nodes[NODE]).toEqual({ status: 'completed', takes: 1 });
     expect(baseline.summary.rejected).toBe(0);
     expect(baseline.summary.duplicatesDropped).toBe(0);
+    expect(wireDuplicates(baseline.wire)).toBe(0);
+    expect(baseline.wire.length).toBeGreaterThan(20);
     const { sorted, expected } = expectEachEventOnce(baseline.applied, baseline.summary.lastSeq.demo!);
     expect(sorted).toEqual(expected);
     expect(connectionStatuses(baseline.timeline)).toEqual(['connected']);
@@ -106,7 +165,9 @@ describe('the gateway restarts mid-generation (memory bus, the simulator keeps r
       // No event applied twice, none missing (a replay may have brought duplicates: dropped).
       const { sorted, expected } = expectEachEventOnce(result.applied, result.summary.lastSeq.demo!);
       expect(sorted).toEqual(expected);
-      expect(result.summary.duplicatesDropped).toBeGreaterThanOrEqual(0);
+      // Exactly the frames that arrived at or below the page's position (counted off the wire).
+      expect(result.wire.length).toBeGreaterThan(20);
+      expect(result.summary.duplicatesDropped).toBe(wireDuplicates(result.wire));
       // The simulator ran the generation once.
       expect(result.simulatorLog.filter((line) => line.includes(`${NODE} run`))).toEqual(baseline.simulatorLog.filter((line) => line.includes(`${NODE} run`)));
       expect(appProblems(result.problems)).toEqual([]);

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getEntity, replayFrames, withPlainTables } from '../../src/index.js';
+import { encodeRecordedLine, getEntity, replayFrames, withPlainTables } from '../../src/index.js';
 import type { NodeRecord } from '../../src/slices/index.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -158,6 +158,23 @@ describe.concurrent('canvas-realtime replay', { timeout: 60_000 }, () => {
     expect(states).toHaveLength(FRAMES.length + 1);
     expect(states[2]?.nodes.entities.n1?.progress).toBe(42);
     expect(states[8]?.nodes.entities.n1?.status).toBe('completed');
+  });
+
+  it('replays a recording (store.recorder.toJSONL()) at its receive times, bad frames included', async () => {
+    const base = Date.UTC(2026, 2, 4, 8, 0, 0);
+    const recording = [...FRAMES.map((frame) => JSON.stringify(frame)), 'not json'].map((text, i) => encodeRecordedLine(text, base + i * 250));
+    const file = join(dir, 'recording.jsonl');
+    writeFileSync(file, `${recording.join('\n')}\n`);
+    const { code, stdout, stderr } = await run(['replay', file]);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const [timeline = '', summary = ''] = stdout.split('\n\nSummary\n');
+    const lines = timeline.split('\n');
+    expect(lines).toHaveLength(FRAMES.length + 1);
+    expect(lines[0]).toMatch(/^0\s+2026-03-04T08:00:00\.000Z\s+session\/initialized\s+session s1$/);
+    expect(lines[2]).toMatch(/^2\s+2026-03-04T08:00:00\.500Z\s+tasks\/progressReceived\s+/);
+    expect(lines[9]).toMatch(/^9\s+2026-03-04T08:00:02\.250Z\s+frames\/rejected\s+REJECTED not_json: /);
+    expect(summary).toContain('frames: 10 read, 6 applied, 2 rejected (invalid_fields 1, not_json 1), 1 unknown (future.thing 1), 1 duplicates dropped');
   });
 
   it('keeps control characters from the log off the terminal', async () => {

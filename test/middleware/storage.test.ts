@@ -69,6 +69,7 @@ describe('session storage', () => {
     ['subscriptions not a list', { ...session(), subscriptions: 'p1' }],
     ['a reserved project id', { ...session(), subscriptions: ['__proto__'] }],
     ['a negative seq', { ...session(), lastSeq: { p1: -1 } }],
+    ['a seq above Number.MAX_SAFE_INTEGER', { ...session(), lastSeq: { p1: 2 ** 53 } }],
     ['a seq keyed by a reserved name', JSON.stringify(session()).replace('"lastSeq":{"p1":7}', '"lastSeq":{"__proto__":7}')],
     ['outbox not a list', { ...session(), outbox: {} }],
     ['null', 'null'],

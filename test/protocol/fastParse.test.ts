@@ -217,6 +217,21 @@ describe('fast parse path: coverage', () => {
     }
   });
 
+  it('refuses a seq that is not a safe integer on every path (hand-written, compiled, valibot)', () => {
+    // Past 2^53 - 1 neighbouring integers share one number: such a seq cannot be a position.
+    for (const seq of [Number.MAX_SAFE_INTEGER + 1, 2 ** 53 + 2, 2 ** 64, 1e300]) {
+      for (const type of INBOUND_TYPES) {
+        const input = { ...(VALID_FRAMES[type] as object), seq };
+        expect(v.safeParse(INBOUND_SCHEMAS[type], input).success, type).toBe(false);
+        expect(compiled.get(type)!(input), type).toBe(INVALID);
+        if (hot.get(type)) expect(hot.get(type)!(input), type).toBe(INVALID);
+        expect(parseFrame(JSON.stringify(input)), type).toMatchObject({ ok: false, reason: 'invalid_fields', type });
+      }
+    }
+    const input = { ...(VALID_FRAMES['task.progress'] as object), seq: Number.MAX_SAFE_INTEGER };
+    expect(parseFrame(JSON.stringify(input))).toMatchObject({ ok: true, frame: { seq: Number.MAX_SAFE_INTEGER } });
+  });
+
   it('knows only types that match the documented type pattern (parseFrame skips the regex for them)', () => {
     for (const type of INBOUND_TYPES) {
       expect(TYPE_PATTERN.test(type) && type.length <= 100, type).toBe(true);

@@ -193,6 +193,8 @@ describe('encodeFrame: refusals', () => {
     ['session.init', { last_seq: { 'proj-1': -1 } }, 'last_seq'],
     ['session.init', { resume_token: 'r'.repeat(513) }, 'resume_token'],
     ['subscribe', { last_seq: 1.5 }, 'last_seq'],
+    ['subscribe', { last_seq: 2 ** 53 }, 'last_seq'],
+    ['session.init', { last_seq: { 'proj-1': 2 ** 53 } }, 'last_seq'],
     ['subscribe', { last_seq: -1 }, 'last_seq'],
     ['ping', { timestamp: Date.now() }, 'timestamp'],
   ] as const)('refuses %s with %j (reason names %s)', (type, fields, path) => {

@@ -268,6 +268,13 @@ describe('parseFrame: wrong field types', () => {
     ['ack', { status: 'ok' }, 'status'],
     ['error', { code: 'x'.repeat(65) }, 'code'],
     ['replay.gap', { from_seq: 1.5 }, 'from_seq'],
+    // Above 2^53 - 1 a number no longer names one integer: 2^53 + 1 reads as 2^53, so such a seq
+    // would become the position and make the next frames look like duplicates.
+    ['task.progress', { seq: Number.MAX_SAFE_INTEGER + 1 }, 'seq'],
+    ['task.progress', { seq: 1e300 }, 'seq'],
+    ['agent.progress', { seq: 2 ** 53 + 2 }, 'seq'],
+    ['project.updated', { seq: 2 ** 60 }, 'seq'],
+    ['replay.gap', { to_seq: 2 ** 53 }, 'to_seq'],
   ] as const)('rejects %s with %j (detail names %s)', (type, fields, field) => {
     const result = rejected(frameWith(type, fields));
     expect(result.reason).toBe('invalid_fields');

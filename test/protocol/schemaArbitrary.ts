@@ -180,6 +180,7 @@ function piped(pipe: Node[], options: ArbitraryOptions): fc.Arbitrary<unknown> {
       else edges.push('m'.repeat(requirement), 'm'.repeat(requirement + 1));
     }
     if (action.type === 'min_value' && typeof requirement === 'number') edges.push(requirement, requirement - 1, requirement - 0.5);
+    if (action.type === 'safe_integer') edges.push(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER + 1, 2 ** 53 + 2);
     if (action.requirement === isSafeKey) edges.push(...RESERVED_IDS, '');
   }
   const root = inner(pipe[0]!, options);

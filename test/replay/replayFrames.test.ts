@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { UnknownAction } from '@reduxjs/toolkit';
+import fc from 'fast-check';
 import { framesToActions, replayFrames, replayTimeline, splitJsonl } from '../../src/replay/index.js';
-import { MAX_FINISHED_TASKS, realtimeReducer } from '../../src/slices/index.js';
+import { MAX_FINISHED_TASKS, realtimeReducer, type RealtimeState } from '../../src/slices/index.js';
 import type { CeleryState } from '../../src/protocol/index.js';
 import {
   expectGeneratingIdsExact,
@@ -89,6 +90,137 @@ describe('replayFrames', () => {
     });
   });
 
+  describe('any element', () => {
+    const INGEST_TYPES = new Set(['frames/rejected', 'frames/unknownReceived', 'frames/duplicateDropped']);
+
+    function expectRejected(raw: unknown, reason: string): void {
+      const [entry] = replayTimeline([raw as object]);
+      expect(entry!.action.type).toBe('frames/rejected');
+      expect(entry!.action.payload).toMatchObject({ reason, detail: expect.any(String) });
+      expect(entry!.state.frames.rejected.byReason[reason as 'not_text']).toBe(1);
+    }
+
+    it('null, numbers, arrays, objects without type or timestamp, non-JSON strings: rejected frames', () => {
+      expectRejected(null, 'not_text');
+      expectRejected(undefined, 'not_text');
+      expectRejected(42, 'not_text');
+      expectRejected(true, 'not_text');
+      expectRejected([], 'not_object');
+      expectRejected([{ type: 'system.heartbeat' }], 'not_object');
+      expectRejected({}, 'missing_type');
+      expectRejected(Object.create(null) as object, 'missing_type');
+      expectRejected({ timestamp: null }, 'missing_type');
+      expectRejected('{oops', 'not_json');
+      expectRejected('null', 'not_object');
+    });
+
+    it('an element whose fields cannot be read (a throwing getter, a hostile proxy) is a rejected frame', () => {
+      const getter = Object.defineProperty({ type: 'task.progress' }, 'timestamp', {
+        enumerable: true,
+        get() {
+          throw new Error('no timestamp for you');
+        },
+      });
+      const proxy = new Proxy({}, {
+        get() {
+          throw new Error('trap');
+        },
+        has() {
+          throw new Error('trap');
+        },
+      });
+      expectRejected(getter, 'not_object');
+      expectRejected(proxy, 'not_object');
+    });
+
+    it('no element of any array makes it throw: one entry per element, each an ingest action', () => {
+      const element = fc.oneof(
+        fc.anything({
+          withNullPrototype: true,
+          withBigInt: true,
+          withDate: true,
+          withMap: true,
+          withSet: true,
+          withTypedArray: true,
+          withSparseArray: true,
+          withBoxedValues: true,
+          withObjectString: true,
+        }),
+        fc.json(),
+        fc.string(),
+        fc.constantFrom(...fixtureLines('bad-frames'), ...fixtureLines('generation-success')),
+        fc.constantFrom(...fixtureLines('generation-success')).map((line) => JSON.parse(line) as unknown),
+      );
+      fc.assert(
+        fc.property(fc.array(element, { maxLength: 20 }), (elements) => {
+          const timeline = replayTimeline(elements as object[]);
+          expect(timeline).toHaveLength(elements.length);
+          timeline.forEach((entry, i) => {
+            expect(entry.raw).toBe(elements[i]);
+            expect(Number.isFinite((entry.action.payload as { receivedAt: number }).receivedAt)).toBe(true);
+            const object = elements[i] !== null && typeof elements[i] === 'object' && !Array.isArray(elements[i]);
+            if (typeof elements[i] !== 'string' && !object && !ArrayBuffer.isView(elements[i])) {
+              expect(entry.action.type).toBe('frames/rejected');
+            } else if (entry.action.type.startsWith('frames/')) {
+              expect(INGEST_TYPES.has(entry.action.type), entry.action.type).toBe(true);
+            }
+          });
+          expect(replayFrames(elements as object[])).toEqual(timeline.at(-1)?.state ?? initialState());
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+    it('no line of any JSONL text makes it throw', () => {
+      fc.assert(
+        fc.property(fc.array(fc.oneof(fc.string(), fc.json(), fc.constantFrom(...fixtureLines('bad-frames'))), { maxLength: 20 }), (lines) => {
+          const text = lines.join('\n');
+          expect(replayTimeline(text)).toHaveLength(splitJsonl(text).length);
+        }),
+        { numRuns: 300 },
+      );
+    });
+  });
+
+  describe('recorded lines (the store\'s `record` option)', () => {
+    const frame = { type: 'task.progress', task_id: 't1', state: 'PROGRESS', progress: 10, timestamp: '2026-03-02T14:00:00.000Z' };
+
+    it('replay the data at its received_at, whatever the frame\'s timestamp says', () => {
+      const lines = [
+        JSON.stringify({ received_at: 5_000, frame }),
+        JSON.stringify({ received_at: 5_250, text: '{oops' }),
+        JSON.stringify({ received_at: 5_500, base64: Buffer.from(JSON.stringify({ ...frame, progress: 20 })).toString('base64') }),
+      ];
+      for (const input of [lines.join('\n'), lines.map((line) => JSON.parse(line) as object)]) {
+        const timeline = replayTimeline(input);
+        expect(timeline.map(({ action }) => [action.type, (action.payload as { receivedAt: number }).receivedAt])).toEqual([
+          ['tasks/progressReceived', 5_000],
+          ['frames/rejected', 5_250],
+          ['tasks/progressReceived', 5_500],
+        ]);
+        expect(getEntity(timeline[2]!.state.tasks, 't1')).toMatchObject({ progress: 20, firstSeenAt: 5_000, updatedAt: 5_500 });
+      }
+    });
+
+    it('a frame that arrived too large is rejected again (its text is replayed, not its value)', () => {
+      const line = JSON.stringify({ received_at: 1, frame });
+      expect(replayFrames(line, { maxBytes: 50 }).frames.rejected.byReason.too_large).toBe(1);
+    });
+
+    it('a line that only looks like one is a frame like any other', () => {
+      for (const line of [
+        { received_at: '5000', frame },
+        { received_at: 5_000 },
+        { received_at: 5_000, text: 42 },
+        { received_at: 5_000, frame, type: 'task.progress' },
+        { received_at: Number.NaN, frame },
+      ]) {
+        const [entry] = replayTimeline([JSON.stringify(line)]);
+        expect(entry!.action.type, JSON.stringify(line)).not.toBe('tasks/progressReceived');
+      }
+    });
+  });
+
   describe('options', () => {
     const untimed = [
       { type: 'generation.started', node_id: 'n1', task_id: 't1' },
@@ -161,9 +293,18 @@ describe('replayFrames', () => {
     });
 
     it('earlier timeline states are not changed by later frames', () => {
+      // Each snapshot is taken as its state is produced (one frame at a time, each replay going
+      // on from the previous state), so a later frame that changed an earlier state shows.
+      const states: RealtimeState[] = [];
+      const snapshots: string[] = [];
+      for (const line of fixtureLines('generation-success')) {
+        const [entry] = replayTimeline([line], { initialState: states.at(-1), startAt: 0 });
+        states.push(entry!.state);
+        snapshots.push(JSON.stringify(entry!.state));
+      }
+      states.forEach((state, i) => expect(JSON.stringify(state), `state #${i}`).toBe(snapshots[i]));
+      expect(states.at(-1)).toEqual(replayFrames(readFixture('generation-success')));
       const timeline = replayTimeline(readFixture('generation-success'));
-      const snapshots = timeline.map((entry) => JSON.stringify(entry.state));
-      timeline.forEach((entry, i) => expect(JSON.stringify(entry.state)).toBe(snapshots[i]));
       // And a reducer run on an earlier state leaves it as it was.
       const early = timeline[5]!.state;
       const before = JSON.stringify(early);
