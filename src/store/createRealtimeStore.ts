@@ -3,6 +3,7 @@
  * place middleware is wired; everything else reaches the socket by dispatching commands.
  */
 import { configureStore, type Middleware } from '@reduxjs/toolkit';
+import { isProduction } from '../env.js';
 import { createSocketMiddleware, type SocketController } from '../middleware/socketMiddleware.js';
 import { isBrowser, type RealtimeOptions } from '../middleware/options.js';
 import { connect, realtimeReducer, type RealtimeState } from '../slices/index.js';
@@ -13,11 +14,6 @@ export interface RealtimeStoreOptions extends RealtimeOptions {
   preloadedState?: RealtimeState;
   /** Extra middleware, run after the built-in ones and before the socket middleware. */
   middleware?: Middleware[];
-}
-
-function isProduction(): boolean {
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-  return env?.NODE_ENV === 'production';
 }
 
 export function createRealtimeStore(options: RealtimeStoreOptions = {}) {
@@ -36,9 +32,13 @@ export function createRealtimeStore(options: RealtimeStoreOptions = {}) {
         serializableCheck: false,
         immutableCheck: { ignoredPaths: ['frames.recent'], warnAfter: 128 },
       })
-        // A bare process.env.NODE_ENV, as Redux Toolkit's own build reads it, so that a bundler
-        // drops this development check from a production build as it drops RTK's.
-        .concat(process.env.NODE_ENV !== 'production' ? [createSerializableChangesCheck({ ignoredPaths: ['frames.recent'] })] : [])
+        // Development only; the bare read lets a bundler drop the check from a production
+        // build, as it drops Redux Toolkit's (see ../env.ts).
+        .concat(
+          !isProduction() && process.env.NODE_ENV !== 'production'
+            ? [createSerializableChangesCheck({ ignoredPaths: ['frames.recent'] })]
+            : [],
+        )
         .concat(options.middleware ?? [])
         .concat(socket.middleware as Middleware),
   });
