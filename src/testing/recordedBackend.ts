@@ -106,9 +106,9 @@ function decode(data: unknown): string | undefined {
  * MaxListenersExceededWarning from the eleventh on. A link holds no backend's state: each
  * backend adds its own handler to it.
  */
-const links = new Map<string, ReturnType<typeof ws.link>>();
+const links = new Map<string | RegExp, ReturnType<typeof ws.link>>();
 
-function linkFor(url: string): ReturnType<typeof ws.link> {
+function linkFor(url: string | RegExp): ReturnType<typeof ws.link> {
   let link = links.get(url);
   if (!link) links.set(url, (link = ws.link(url)));
   return link;
