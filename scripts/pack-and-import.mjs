@@ -9,10 +9,16 @@
  *      the npm cache or the registry. The optional svelte peer is added only after the core entry
  *      has been imported without it;
  *   3. checks, the independent ones side by side:
- *      - tarball contents (entries present, no tests or sources, bin shebang, .js suffixes);
+ *      - the build and `npm pack` print no warning (a warning a publisher ignores is one a user
+ *        reads: @sveltejs/package's import.meta scan once flagged a comment);
+ *      - tarball contents (entries present, no tests, sources or images, bin shebang, .js
+ *        suffixes);
  *      - Node imports the core entry and replays a 3-frame log;
  *      - Node imports the ./svelte entry server-side, .svelte files compiled by svelte/compiler
- *        through a loader hook, as an SSR build would;
+ *        through a loader hook, as an SSR build would, with the lowest svelte the peer range
+ *        allows: every component renders on the server, and compiles for the client to code
+ *        that parses (GenerationNode needs `$props.id`, 5.20; before 5.25.6 the compiler's server
+ *        code for GenerationNode or TakesGallery threw or kept TypeScript in);
  *      - tsc resolves the .d.ts files under moduleResolution NodeNext and Bundler: every
  *        declaration file of both entries must be reached, and deliberate type errors must be
  *        reported (so nothing silently became `any`);
@@ -121,10 +127,23 @@ let tarball;
 let packedFiles = [];
 const hasSvelteEntry = () => existsSync(join(root, 'dist/svelte/index.js'));
 
+/** Lines of a command's output that warn: @sveltejs/package's issues, npm's `npm warn`. */
+function warnings({ stdout, stderr }) {
+  const text = `${stdout}\n${stderr}`;
+  const issues = text.indexOf('found the following issues');
+  return [
+    ...(issues >= 0 ? [text.slice(text.lastIndexOf('\n', issues) + 1).trim().split('\n').slice(0, 4).join(' / ')] : []),
+    ...text.split('\n').filter((line) => /^npm warn/i.test(line.trim())),
+  ];
+}
+
+let warned = [];
+
 await check('build and pack', async () => {
-  await must('npm', ['run', 'build', '--silent']);
+  const built = await must('npm', ['run', 'build', '--silent']);
   assert(existsSync(join(root, 'dist/index.js')), 'dist/index.js was not built');
   const packed = await must('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work]);
+  warned = [...warnings(built), ...warnings(packed)];
   const info = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('[')))[0];
   tarball = join(work, info.filename);
   packedFiles = info.files.map((file) => file.path);
@@ -132,6 +151,10 @@ await check('build and pack', async () => {
 });
 if (!tarball) finish();
 const svelteEntry = hasSvelteEntry();
+
+await check('build and pack print no warning', () => {
+  assert(warned.length === 0, `warnings:\n${warned.join('\n')}`);
+});
 
 await check('tarball contents', () => {
   const required = ['package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/replay-cli.js'];
@@ -141,6 +164,9 @@ await check('tarball contents', () => {
     (file) => /^(src|test|scripts|\.ci|node_modules)\//.test(file) || /\.(test|spec)\.[cm]?[jt]s$/.test(file),
   );
   assert(stray.length === 0, `files that should not be published: ${stray.join(', ')}`);
+  // The README's screenshot was 60% of the tarball; it stays in the repository (docs/images).
+  const images = packedFiles.filter((file) => /\.(png|jpe?g|gif|webp|avif)$/i.test(file));
+  assert(images.length === 0, `images in the tarball: ${images.join(', ')}`);
   const bin = readFileSync(join(root, 'dist/cli/replay-cli.js'), 'utf8');
   assert(bin.startsWith('#!/usr/bin/env node\n'), 'dist/cli/replay-cli.js does not start with #!/usr/bin/env node');
   const unsuffixed = packedFiles
@@ -225,16 +251,23 @@ console.log(Object.keys(core).length + ' exports');
   return `${stdout.trim()}; node n1 completed with take k1`;
 });
 
-// The optional peers (svelte for ./svelte, and whatever other entries need), at the versions
-// this repository develops against, so that every entry can be imported and typechecked.
+// The optional peers (svelte for ./svelte, and whatever other entries need), so that every
+// entry can be imported and typechecked: svelte at the lowest version its range allows (the
+// range claims the components compile and run there), the others at the versions this
+// repository develops against.
 const installedPkg = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8'));
 const peers = Object.keys(installedPkg.peerDependencies ?? {});
+const svelteRange = installedPkg.peerDependencies?.svelte;
+const lowestSvelte = /^\^(\d+\.\d+\.\d+)$/.exec(svelteRange ?? '')?.[1];
 if (peers.length > 0) {
   await check('install the peer dependencies', async () => {
+    assert(!svelteRange || lowestSvelte, `the svelte peer range "${svelteRange}" is not ^x.y.z: which version is its lowest?`);
     const specs = peers.map((name) =>
-      existsSync(join(root, 'node_modules', name, 'package.json'))
-        ? `${name}@${versionOf(name)}`
-        : `${name}@${installedPkg.peerDependencies[name]}`,
+      name === 'svelte'
+        ? `svelte@${lowestSvelte}`
+        : existsSync(join(root, 'node_modules', name, 'package.json'))
+          ? `${name}@${versionOf(name)}`
+          : `${name}@${installedPkg.peerDependencies[name]}`,
     );
     await must('npm', ['install', '--prefer-offline', '--no-package-lock', ...specs], { cwd: consumer });
     return specs.join(', ');
@@ -248,7 +281,7 @@ const checks = [];
 
 if (svelteEntry) {
   checks.push(
-    check('node: import "canvas-realtime/svelte" server-side', async () => {
+    check(`node: import "canvas-realtime/svelte" server-side with svelte ${lowestSvelte}, the peer range's lowest`, async () => {
       // What an SSR build does: .svelte and .svelte.js modules compiled for the server.
       writeFileSync(
         join(consumer, 'svelte-hooks.mjs'),
@@ -272,17 +305,52 @@ export async function load(url, context, nextLoad) {
       );
       writeFileSync(
         join(consumer, 'import-svelte.mjs'),
-        `import * as entry from 'canvas-realtime/svelte';
+        `import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { compile, VERSION } from 'svelte/compiler';
+import { render } from 'svelte/server';
+import { createRealtimeStore, replayFrames } from 'canvas-realtime';
+import * as entry from 'canvas-realtime/svelte';
+
 const names = Object.keys(entry);
-if (names.length === 0) throw new Error('canvas-realtime/svelte exports nothing');
-console.log(names.length + ' exports');
+assert.ok(names.length > 0, 'canvas-realtime/svelte exports nothing');
+assert.equal(VERSION, ${JSON.stringify(lowestSvelte)});
+// Every component rendered on the server from a replayed log.
+const state = replayFrames(readFileSync(new URL('./frames.jsonl', import.meta.url), 'utf8'));
+const store = createRealtimeStore({ preloadedState: state, autoConnect: false, devTools: false });
+const rendered = {
+  GenerationNode: { nodeId: 'n1', params: { prompt: 'a lighthouse' } },
+  TakesGallery: { nodeId: 'n1' },
+  NodeStateVisuals: { nodeId: 'n1' },
+  TaskProgress: { taskId: 't1' },
+  AgentActivityMonitor: {},
+  NarrativeProgress: {},
+  ConnectionStatus: {},
+};
+for (const [name, props] of Object.entries(rendered)) {
+  const html = render(entry[name], { props: { store, ...props } }).body;
+  assert.ok(html.length > 0, name + ' rendered nothing');
+}
+assert.match(render(entry.GenerationNode, { props: { store, nodeId: 'n1' } }).body, /Generate/);
+store.dispose();
+// Every component of the package compiles for the browser, to JavaScript (no TypeScript left).
+const require = createRequire(import.meta.url);
+const { parse } = createRequire(require.resolve('svelte/package.json'))('acorn');
+const dist = join(require.resolve('canvas-realtime/package.json'), '../dist');
+const components = readdirSync(dist, { recursive: true }).filter((file) => String(file).endsWith('.svelte'));
+for (const file of components) {
+  const { js } = compile(readFileSync(join(dist, file), 'utf8'), { filename: String(file), generate: 'client' });
+  parse(js.code, { ecmaVersion: 'latest', sourceType: 'module' });
+}
+console.log(names.length + ' exports, ' + Object.keys(rendered).length + ' components rendered, ' + components.length + ' compiled for the client');
 `,
       );
       const { stdout } = await must(process.execPath, ['--import', './svelte-register.mjs', 'import-svelte.mjs'], {
         cwd: consumer,
       });
-      const components = packedFiles.filter((file) => file.endsWith('.svelte')).length;
-      return `${stdout.trim()}, ${components} .svelte file(s) compiled`;
+      return stdout.trim();
     }),
   );
 }

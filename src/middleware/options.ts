@@ -5,16 +5,27 @@ import type { StorageLike } from './storage.js';
 import { MAX_TIMER_MS, resolveBackoff, type BackoffOptions } from './backoff.js';
 import type { PacerOptions } from './pacer.js';
 
-/** The part of a WebSocket this client uses; the browser's, undici's and `ws`'s all fit. */
+/**
+ * An event handler property. Declared as a method's type, so its parameter is compared both
+ * ways: the browser's `onopen: (ev: Event) => any` and `ws`'s `(event: WebSocket.Event) => void`
+ * then fit a handler that receives less than they declare (a function-typed property would
+ * demand that their handlers accept anything, and reject both).
+ */
+type Handler<E> = { handle(event: E): void }['handle'];
+
+/**
+ * The part of a WebSocket this client uses; the browser's, undici's and `ws`'s all fit, without
+ * a cast (test/types/websocketOption.ts compiles the README's Node snippet).
+ */
 export interface SocketLike {
   readonly readyState: number;
   binaryType?: string;
   send(data: string): void;
   close(code?: number, reason?: string): void;
-  onopen: ((event: unknown) => void) | null;
-  onclose: ((event: { code: number; reason: string; wasClean?: boolean }) => void) | null;
-  onmessage: ((event: { data: unknown }) => void) | null;
-  onerror: ((event: unknown) => void) | null;
+  onopen: Handler<unknown> | null;
+  onclose: Handler<{ code: number; reason: string; wasClean?: boolean }> | null;
+  onmessage: Handler<{ data: unknown }> | null;
+  onerror: Handler<unknown> | null;
 }
 
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => SocketLike;

@@ -44,7 +44,9 @@ export function resolveWebSocketUrl(env: UrlEnvironment): string {
 
 /**
  * Reads the environment this code runs in. `vars` defaults to process.env where it exists; in a
- * Vite or SvelteKit app pass `import.meta.env` (a library cannot read the app's import.meta).
+ * SvelteKit app pass `env` from `$env/dynamic/public` (a library cannot read the app's env
+ * modules). Not named here in full: @sveltejs/package warns about Vite's env property of
+ * import.meta wherever it appears in a source file, comments included.
  */
 export function currentUrlEnvironment(explicit?: string, vars?: Record<string, string | undefined>): UrlEnvironment {
   const env = vars ?? (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};

@@ -20,6 +20,7 @@
  * `node bench/frozen-arrays.mjs`, Node 20, 2-core AMD EPYC), while a spread stays fast.
  */
 import type { UnknownAction } from '@reduxjs/toolkit';
+import { isProduction } from '../env.js';
 import { framesBatched } from './frameEvents.js';
 import type { MatchableCreator } from './ingestCases.js';
 import { copyShard, shardOf, type Table } from './table.js';
@@ -30,9 +31,9 @@ import { copyShard, shardOf, type Table } from './table.js';
  * was a tenth of the live path's time, and the state is only ever written by these passes (the
  * same trade immer made before v8, and React makes for props).
  */
-// The bare `process.env.NODE_ENV` is what bundlers replace (as in Redux Toolkit); the typeof
-// guard keeps an unbundled import (no `process`) from throwing, and counts as production.
-const FREEZE = typeof process !== 'undefined' && process.env.NODE_ENV !== 'production';
+// Decided once, when the module loads, by the one helper (../env.ts): a `typeof process` guard
+// here read "production" in every browser build, development ones included.
+const FREEZE = !isProduction();
 
 /** Object.freeze in development; the object itself in production (see FREEZE). */
 export const freeze: <T>(value: T) => Readonly<T> = FREEZE ? Object.freeze : (value) => value;

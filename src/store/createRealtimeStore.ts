@@ -3,6 +3,7 @@
  * place middleware is wired; everything else reaches the socket by dispatching commands.
  */
 import { configureStore, type Middleware } from '@reduxjs/toolkit';
+import { isProduction } from '../env.js';
 import { createSocketMiddleware, type SocketController } from '../middleware/socketMiddleware.js';
 import { isBrowser, type RealtimeOptions } from '../middleware/options.js';
 import { createFrameRecorder, type FrameRecorder, type FrameRecorderOptions } from '../middleware/recorder.js';
@@ -19,11 +20,6 @@ export interface RealtimeStoreOptions extends RealtimeOptions {
    * bug reports and tests: true for the default bounds, or the bounds. Default off.
    */
   record?: boolean | FrameRecorderOptions;
-}
-
-function isProduction(): boolean {
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-  return env?.NODE_ENV === 'production';
 }
 
 export function createRealtimeStore(options: RealtimeStoreOptions = {}) {
@@ -43,9 +39,13 @@ export function createRealtimeStore(options: RealtimeStoreOptions = {}) {
         serializableCheck: false,
         immutableCheck: { ignoredPaths: ['frames.recent'], warnAfter: 128 },
       })
-        // A bare process.env.NODE_ENV, as Redux Toolkit's own build reads it, so that a bundler
-        // drops this development check from a production build as it drops RTK's.
-        .concat(process.env.NODE_ENV !== 'production' ? [createSerializableChangesCheck({ ignoredPaths: ['frames.recent'] })] : [])
+        // Development only; the bare read lets a bundler drop the check from a production
+        // build, as it drops Redux Toolkit's (see ../env.ts).
+        .concat(
+          !isProduction() && process.env.NODE_ENV !== 'production'
+            ? [createSerializableChangesCheck({ ignoredPaths: ['frames.recent'] })]
+            : [],
+        )
         .concat(options.middleware ?? [])
         .concat(recording ? [recording.middleware] : [])
         .concat(socket.middleware as Middleware),

@@ -23,6 +23,7 @@ import { isBrowser } from '../middleware/options.js';
 import { selectNodeById } from '../selectors/index.js';
 import { createRealtimeStore, type RealtimeStore, type RealtimeStoreOptions } from '../store/createRealtimeStore.js';
 import { fromSelector, type ReadableStore } from './fromSelector.js';
+import { commandForFrame } from './sendFrame.js';
 import {
   selectActiveGenerationsSet,
   selectStoryAgentActivities,
@@ -67,6 +68,19 @@ export class WebSocketClient {
   cancelGeneration(nodeId: string): string {
     const taskId = selectNodeById(this.store.getState(), nodeId)?.task_id;
     return this.store.dispatch(cancelGeneration({ nodeId, taskId })).payload.commandId;
+  }
+
+  /**
+   * Sends a frame of the outbound contract (start_generation, cancel_generation, subscribe,
+   * unsubscribe; an object or its JSON text) as the command it is: through the outbox, with a
+   * command id of its own (returned for the generation commands), so it waits out a lost link.
+   * Anything else (another type, a frame that does not validate) throws a TypeError and nothing
+   * is sent: the client never writes a frame to the socket raw. See ./sendFrame.ts.
+   */
+  send(data: unknown): string | undefined {
+    const command = commandForFrame(data);
+    this.store.dispatch(command);
+    return 'commandId' in command.payload ? command.payload.commandId : undefined;
   }
 
   isConnected(): boolean {

@@ -100,6 +100,20 @@ function decode(data: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * One msw link per URL, shared by every backend on it: each `ws.link()` adds a listener to msw's
+ * one BroadcastChannel and never removes it, so a suite making a backend per test warned
+ * MaxListenersExceededWarning from the eleventh on. A link holds no backend's state: each
+ * backend adds its own handler to it.
+ */
+const links = new Map<string | RegExp, ReturnType<typeof ws.link>>();
+
+function linkFor(url: string | RegExp): ReturnType<typeof ws.link> {
+  let link = links.get(url);
+  if (!link) links.set(url, (link = ws.link(url)));
+  return link;
+}
+
 export function createRecordedBackend(options: RecordedBackendOptions): RecordedBackend {
   const lines = toLines(options.frames);
   const recordedSession = lines.find((line) => 'frame' in line && isSession(line.frame.type));
@@ -158,7 +172,7 @@ export function createRecordedBackend(options: RecordedBackendOptions): Recorded
     }
   }
 
-  const link = ws.link(options.url);
+  const link = linkFor(options.url);
   const handler = link.addEventListener('connection', ({ client }) => {
     connections += 1;
     const first = connections === 1 && !started;

@@ -305,11 +305,19 @@ export interface BackendBehavior {
 }
 
 /**
+ * One msw link per URL (as in src/testing/recordedBackend.ts): each `ws.link()` adds a listener
+ * to msw's one BroadcastChannel for good, and a file making a backend per test warned
+ * MaxListenersExceededWarning.
+ */
+const links = new Map<string, ReturnType<typeof ws.link>>();
+
+/**
  * An msw WebSocket backend on `url`. `behavior` is read at each event, so a test can change it
  * between connections (a restarted backend with a new instance id).
  */
 export function mswBackend(server: SetupServer, url: string, behavior: BackendBehavior = {}) {
-  const link = ws.link(url);
+  let link = links.get(url);
+  if (!link) links.set(url, (link = ws.link(url)));
   const connections: BackendConnection[] = [];
   server.use(
     link.addEventListener('connection', ({ client }) => {

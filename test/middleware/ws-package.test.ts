@@ -52,7 +52,7 @@ describe('with the ws package (Node) and a loopback server that never completes 
   ])('giving up a connecting socket by %s raises nothing', async (_name, how) => {
     const backend = await stalledServer();
     const clock = new FakeClock();
-    const t = makeStore({ url: backend.url, WebSocket: NodeWebSocket as never, clock, connectTimeoutMs: 1_000, backoff: { initialMs: 60_000, maxMs: 60_000, jitter: 0 } });
+    const t = makeStore({ url: backend.url, WebSocket: NodeWebSocket, clock, connectTimeoutMs: 1_000, backoff: { initialMs: 60_000, maxMs: 60_000, jitter: 0 } });
     const errors = await uncaughtDuring(async () => {
       t.store.dispatch(connect());
       await backend.accepted();

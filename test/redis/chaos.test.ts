@@ -30,7 +30,6 @@ import {
   startGeneration,
   subscribeProject,
   type RealtimeState,
-  type WebSocketConstructor,
 } from '../../src/index.js';
 import { waitForState } from '../support/miniGateway.js';
 import { ChaosProxy } from '../reliability/chaosProxy.js';
@@ -98,7 +97,7 @@ async function world() {
   const addClient = () => {
     const store = createRealtimeStore({
       url: proxy.url,
-      WebSocket: WebSocket as unknown as WebSocketConstructor,
+      WebSocket,
       storage: createMemoryStorage(),
       browser: null,
       autoConnect: false,

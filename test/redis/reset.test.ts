@@ -16,7 +16,7 @@ import { WebSocket } from 'ws';
 import { createRedisBus } from '../../server/bus/redisBus.js';
 import type { EventBus } from '../../server/bus/types.js';
 import { createGateway } from '../../server/gateway.js';
-import { connect, createMemoryStorage, createRealtimeStore, subscribeProject, type WebSocketConstructor } from '../../src/index.js';
+import { connect, createMemoryStorage, createRealtimeStore, subscribeProject } from '../../src/index.js';
 import { waitForState } from '../support/miniGateway.js';
 import { RestartableRedis } from './restartableRedis.js';
 
@@ -42,7 +42,7 @@ async function subscribedClient(gatewayBus: EventBus, worker: EventBus) {
   cleanups.push(() => gateway.terminate());
   const store = createRealtimeStore({
     url: `ws://127.0.0.1:${gateway.port()}/ws`,
-    WebSocket: WebSocket as unknown as WebSocketConstructor,
+    WebSocket,
     storage: createMemoryStorage(),
     browser: null,
     devTools: false,

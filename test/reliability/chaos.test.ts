@@ -34,7 +34,6 @@ import {
   startGeneration,
   subscribeProject,
   type RealtimeState,
-  type WebSocketConstructor,
 } from '../../src/index.js';
 import { waitForState } from '../support/miniGateway.js';
 import { ChaosProxy } from './chaosProxy.js';
@@ -129,7 +128,7 @@ describe('chaos: a generation flow through a broken link, reference gateway on a
     };
     const store = createRealtimeStore({
       url: proxy.url,
-      WebSocket: WebSocket as unknown as WebSocketConstructor,
+      WebSocket,
       storage: createMemoryStorage(),
       browser: null,
       autoConnect: false,

@@ -17,7 +17,6 @@ import {
   subscribeProject,
   type RealtimeStore,
   type StorageLike,
-  type WebSocketConstructor,
 } from '../../src/index.js';
 import { waitForState } from '../support/miniGateway.js';
 import { ChaosProxy } from './chaosProxy.js';
@@ -42,7 +41,7 @@ async function gatewayOn(bus: EventBus, options: { port?: number; sessionTtlMs?:
 function client(url: string, storage: StorageLike = createMemoryStorage()): RealtimeStore {
   const store = createRealtimeStore({
     url,
-    WebSocket: WebSocket as unknown as WebSocketConstructor,
+    WebSocket,
     storage,
     browser: null,
     devTools: false,

@@ -237,7 +237,7 @@ describe('soak', () => {
     };
     const store = createRealtimeStore({
       url: `ws://127.0.0.1:${gateway.port()}/ws`,
-      WebSocket: WebSocket as unknown as WebSocketConstructor,
+      WebSocket,
       storage: createMemoryStorage(),
       browser: null,
       devTools: false,

@@ -17,7 +17,6 @@ import {
   subscribeProject,
   type RealtimeStore,
   type StorageLike,
-  type WebSocketConstructor,
 } from '../../src/index.js';
 import { waitForState } from '../support/miniGateway.js';
 import { report } from './scale.js';
@@ -39,7 +38,7 @@ async function setup() {
   const client = (storage: StorageLike = createMemoryStorage(), options: { sessionTtlMs?: number } = {}) => {
     const store = createRealtimeStore({
       url,
-      WebSocket: WebSocket as unknown as WebSocketConstructor,
+      WebSocket,
       storage,
       browser: null,
       devTools: false,

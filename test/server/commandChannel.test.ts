@@ -14,7 +14,6 @@ import {
   startGeneration,
   subscribeProject,
   type RealtimeState,
-  type WebSocketConstructor,
 } from '../../src/index.js';
 import { cleanupStack, eventually, RawClient, startGateway } from './helpers.js';
 import { getEntity } from '../../src/slices/table.js';
@@ -112,7 +111,7 @@ describe('gateway: accepted commands go to the command channel', () => {
 function storeFor(url: string) {
   const store = createRealtimeStore({
     url,
-    WebSocket: WebSocket as unknown as WebSocketConstructor,
+    WebSocket,
     storage: createMemoryStorage(),
     devTools: false,
     autoConnect: false,

@@ -19,7 +19,6 @@ import {
   startGeneration,
   subscribeProject,
   type RealtimeState,
-  type WebSocketConstructor,
 } from '../../src/index.js';
 import { cleanupStack, collectBus, eventually } from './helpers.js';
 import { allEntities, getEntity } from '../../src/slices/table.js';
@@ -42,7 +41,7 @@ function client(url: string, options: Partial<Parameters<typeof createRealtimeSt
   const store = createRealtimeStore({
     ...options,
     url,
-    WebSocket: WebSocket as unknown as WebSocketConstructor,
+    WebSocket,
     storage: createMemoryStorage(),
     devTools: false,
     autoConnect: false,

@@ -23,7 +23,7 @@
  */
 import { WebSocket, WebSocketServer } from 'ws';
 import type { AddressInfo } from 'node:net';
-import { createMemoryStorage, createRealtimeStore, type RealtimeStoreOptions, type WebSocketConstructor } from '../../src/index.js';
+import { createMemoryStorage, createRealtimeStore, type RealtimeStoreOptions } from '../../src/index.js';
 
 export type Frame = { type: string; [key: string]: unknown };
 export type GatewayCapability = 'ack' | 'seq' | 'replay';
@@ -376,7 +376,7 @@ export function waitForState<S>(store: Observable<S>, predicate: (state: S) => b
 export function createTestStore(url: string, options: Partial<RealtimeStoreOptions> = {}) {
   return createRealtimeStore({
     url,
-    WebSocket: WebSocket as unknown as WebSocketConstructor,
+    WebSocket,
     storage: createMemoryStorage(),
     browser: null,
     autoConnect: false,

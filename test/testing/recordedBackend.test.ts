@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { setupServer } from 'msw/node';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   connect,
   createMemoryStorage,
@@ -167,5 +167,19 @@ describe('createRecordedBackend (msw)', () => {
     expect(done.frames.rejected.byReason).toEqual({ not_json: 1, not_object: 1 });
     expect(done.sync.lastSeq).toEqual({ p1: 1 });
     await expect(backend.waitFor('start_generation', { timeoutMs: 30 })).rejects.toThrow(/no "start_generation".*it sent: session\.init/);
+  });
+});
+
+describe('many backends', () => {
+  it('share one msw link per URL: a dozen on one URL add at most one listener to msw\'s BroadcastChannel', () => {
+    // Each ws.link() adds a listener to msw's one BroadcastChannel for good: a suite making a
+    // backend per test warned MaxListenersExceededWarning from the eleventh on.
+    const added = vi.spyOn(BroadcastChannel.prototype, 'addEventListener');
+    try {
+      for (let i = 0; i < 12; i++) createRecordedBackend({ url: 'ws://many.test/ws', frames: [] });
+      expect(added.mock.calls.filter(([type]) => type === 'message').length).toBeLessThanOrEqual(1);
+    } finally {
+      added.mockRestore();
+    }
   });
 });
