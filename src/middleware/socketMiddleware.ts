@@ -35,6 +35,7 @@ import {
   socketOpened,
   socketOpening,
   startGeneration,
+  storageFailed,
   subscribeProject,
   unsubscribeProject,
   type IngestAction,
@@ -52,7 +53,16 @@ import {
   type Timers,
   type WebSocketConstructor,
 } from './options.js';
-import { clearSession, defaultStorage, loadSession, saveSession, snapshotSession } from './storage.js';
+import { errorText } from './errorText.js';
+import {
+  clearSession,
+  defaultStorage,
+  guardStorage,
+  loadSession,
+  saveSession,
+  snapshotSession,
+  type StorageOperation,
+} from './storage.js';
 import { currentUrlEnvironment, resolveWebSocketUrl } from './url.js';
 
 const OPEN = 1;
@@ -88,7 +98,8 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
   const config = resolveOptions(options);
   const timers: Timers = options.timers ?? systemTimers;
   const random = options.random ?? defaultRandom;
-  const storage = options.storage ?? defaultStorage();
+  // Guarded: a storage that throws is counted in the state, never thrown into the application.
+  const storage = guardStorage(options.storage ?? defaultStorage(), reportStorageError);
   const listeners = createListenerRegistry();
   const browser =
     options.browser === null
@@ -118,6 +129,8 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
   let saveScheduled = false;
   let forgotten = false;
   let lastRestartHandled: number | undefined;
+  /** Storage failures seen while the store is still being built, when nothing may be dispatched. */
+  let storageFailuresBeforeStart: Array<{ operation: StorageOperation; error: string; at: number }> | undefined = [];
   const liveTimers = new Map<string, unknown>();
   const browserListeners: Array<() => void> = [];
 
@@ -487,6 +500,12 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
     }
   }
 
+  function reportStorageError(operation: StorageOperation, error: unknown) {
+    const failure = { operation, error: errorText(error) ?? 'unknown error', at: timers.now() };
+    if (storageFailuresBeforeStart) storageFailuresBeforeStart.push(failure);
+    else if (api && !disposed) dispatch(storageFailed(failure));
+  }
+
   // -------------------------------------------------------------------------------------------
   // Browser events
 
@@ -520,14 +539,16 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
   const middleware: Middleware<object, RealtimeState> = (storeApi) => {
     api = storeApi as typeof api;
     const stored = loadSession(storage, timers.now(), config.sessionTtlMs, config.queueTtlMs);
-    if (stored) {
-      // Dispatched on the next tick: the store is still being built while middleware is applied.
-      queueMicrotask(() => {
-        if (disposed) return;
-        dispatch(sessionLoaded({ ...stored, at: timers.now() }));
-        if (state().connection.sessionReady) flushOutbox();
-      });
-    }
+    // Dispatched on the next tick: the store is still being built while middleware is applied.
+    queueMicrotask(() => {
+      const failures = storageFailuresBeforeStart ?? [];
+      storageFailuresBeforeStart = undefined;
+      if (disposed) return;
+      for (const failure of failures) dispatch(storageFailed(failure));
+      if (!stored) return;
+      dispatch(sessionLoaded({ ...stored, at: timers.now() }));
+      if (state().connection.sessionReady) flushOutbox();
+    });
     attachBrowser();
 
     return (next) => (action) => {

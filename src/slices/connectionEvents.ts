@@ -23,3 +23,10 @@ export const reconnectScheduled = createAction<{ delayMs: number; at: number }>(
 export const connectionStabilized = createAction<{ at: number }>('connection/stabilized');
 export const networkWentOffline = createAction<{ at: number }>('connection/networkWentOffline');
 export const networkCameOnline = createAction<{ at: number }>('connection/networkCameOnline');
+/**
+ * A call to the session storage threw (SecurityError in private modes, quota exceeded). The
+ * store carries on without it; the failure is counted in the connection state.
+ */
+export const storageFailed = createAction<{ operation: 'read' | 'write' | 'remove'; error: string; at: number }>(
+  'connection/storageFailed',
+);

@@ -14,6 +14,7 @@ import {
   socketFailed,
   socketOpened,
   socketOpening,
+  storageFailed,
 } from './connectionEvents.js';
 import { sessionAssumed, sessionLoaded } from './deliveryEvents.js';
 import { heartbeatReceived, sessionInitialized, sessionRestored, shutdownAnnounced } from './frameEvents.js';
@@ -52,6 +53,9 @@ export interface ConnectionState {
   offline: boolean;
   /** Why the connection is suspended (container restart), for the status line. */
   suspendedReason?: string;
+  /** Calls to the session storage that threw since the store started; the store carried on. */
+  storageErrors: number;
+  lastStorageError?: { operation: 'read' | 'write' | 'remove'; error: string; at: number };
 }
 
 export const initialConnectionState: ConnectionState = freezeDeep({
@@ -61,6 +65,7 @@ export const initialConnectionState: ConnectionState = freezeDeep({
   sessionReady: false,
   capabilities: [],
   offline: false,
+  storageErrors: 0,
 });
 
 const on = copyCaseFor<ConnectionState>();
@@ -165,6 +170,10 @@ export const connectionReducer = copyReducer<ConnectionState>({
     }),
     on(networkCameOnline, (state) => {
       state.offline = false;
+    }),
+    on(storageFailed, (state, { payload }) => {
+      state.storageErrors += 1;
+      state.lastStorageError = payload;
     }),
   ],
   frameCases: [
