@@ -76,10 +76,29 @@ function ignoreError(): void {}
 export interface SocketController {
   middleware: Middleware<object, RealtimeState>;
   on: ListenerRegistry['on'];
-  /** Closes the socket, stops every timer and browser listener. The store stays readable. */
+  /**
+   * Closes the socket, stops every timer and browser listener. The store stays readable; commands
+   * dispatched to it afterwards throw.
+   */
   dispose(): void;
   /** Counts for leak checks: live timers, browser listeners, frame listeners, open sockets. */
   resources(): { timers: number; browserListeners: number; frameListeners: number; socket: boolean };
+}
+
+/** What the application asks of the link: refused once the store is disposed. */
+const COMMANDS = [connect, disconnect, subscribeProject, unsubscribeProject, startGeneration, cancelGeneration];
+
+/**
+ * A command on a disposed store is a programming error (a store kept past a hot reload or an
+ * unmount): it would change the state as if it ran (status 'connecting', a queued command) with
+ * no socket behind it, so it fails loudly instead.
+ */
+function refuseAfterDispose(action: UnknownAction): void {
+  if (COMMANDS.some((command) => command.match(action))) {
+    throw new Error(
+      `canvas-realtime: ${action.type} refused: this store was disposed (dispose() closed its socket for good). Create a new store with createRealtimeStore().`,
+    );
+  }
 }
 
 function randomId(random: () => number): string {
@@ -552,7 +571,10 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
     attachBrowser();
 
     return (next) => (action) => {
-      if (disposed) return next(action);
+      if (disposed) {
+        refuseAfterDispose(action as UnknownAction);
+        return next(action);
+      }
       const result = next(action);
       const a = action as UnknownAction;
 
