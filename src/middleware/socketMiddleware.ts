@@ -85,21 +85,10 @@ export interface SocketController {
   resources(): { timers: number; browserListeners: number; frameListeners: number; socket: boolean };
 }
 
-/** What the application asks of the link: refused once the store is disposed. */
-const COMMANDS = [connect, disconnect, subscribeProject, unsubscribeProject, startGeneration, cancelGeneration];
-
-/**
- * A command on a disposed store is a programming error (a store kept past a hot reload or an
- * unmount): it would change the state as if it ran (status 'connecting', a queued command) with
- * no socket behind it, so it fails loudly instead.
- */
-function refuseAfterDispose(action: UnknownAction): void {
-  if (COMMANDS.some((command) => command.match(action))) {
-    throw new Error(
-      `canvas-realtime: ${action.type} refused: this store was disposed (dispose() closed its socket for good). Create a new store with createRealtimeStore().`,
-    );
-  }
-}
+/** What the application asks of the link (one set lookup per action tells them apart). */
+const COMMAND_TYPES = new Set<unknown>(
+  [connect, disconnect, subscribeProject, unsubscribeProject, startGeneration, cancelGeneration].map((command) => command.type),
+);
 
 function randomId(random: () => number): string {
   let id = 'sess-';
@@ -116,6 +105,8 @@ function defaultRandom(): number {
 export function createSocketMiddleware(options: RealtimeOptions = {}): SocketController {
   const config = resolveOptions(options);
   const timers: Timers = options.timers ?? systemTimers;
+  // Injected timers without a monotonic clock drive both measures with their one clock.
+  const monotonic: () => number = timers.monotonic ? () => timers.monotonic!() : () => timers.now();
   const random = options.random ?? defaultRandom;
   // Guarded: a storage that throws is counted in the state, never thrown into the application.
   const storage = guardStorage(options.storage ?? defaultStorage(), reportStorageError);
@@ -140,7 +131,9 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
   let socket: SocketLike | undefined;
   /** Outbox entries written to the current socket. */
   let sentOnSocket = new Set<string>();
+  /** When the last frame (or the open) arrived: wall clock, and monotonic clock. */
   let lastFrameAt = 0;
+  let lastFrameTick = 0;
   let pending: Array<{ data: unknown; at: number }> = [];
   let flushScheduled = false;
   let disposed = false;
@@ -405,6 +398,7 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
       clearTimer('connect');
       const at = timers.now();
       lastFrameAt = at;
+      lastFrameTick = monotonic();
       dispatch(socketOpened({ at }));
       startSession();
       setTimer('heartbeat', config.heartbeatIntervalMs, heartbeat);
@@ -413,6 +407,7 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
     ws.onmessage = (event) => {
       if (ws !== socket) return;
       lastFrameAt = timers.now();
+      lastFrameTick = monotonic();
       pending.push({ data: event.data, at: lastFrameAt });
       if (config.batch) scheduleInbound();
       else flushInbound();
@@ -446,13 +441,23 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
     });
   }
 
-  /** Runs every interval: proves the link alive by wall-clock time, pings, expires the outbox. */
+  /**
+   * How long the link has been silent, measured on both clocks, the longer counting. Measured,
+   * not counted in timer firings: in a background tab timers fire minutes late, and a silence
+   * that long is a dead link whatever the timers think. The monotonic clock is immune to the
+   * wall clock being set back (which would hide a dead link for as long as the jump); the wall
+   * clock covers a machine that slept, which some runtimes leave out of performance.now(). A
+   * wall clock set forward costs at worst one early reconnect.
+   */
+  function silenceMs(): number {
+    return Math.max(monotonic() - lastFrameTick, timers.now() - lastFrameAt);
+  }
+
+  /** Runs every interval: proves the link alive by the time since the last frame, pings, expires the outbox. */
   function heartbeat() {
     if (!socket) return;
     const now = timers.now();
-    // Compare wall-clock time: in a background tab this timer may fire minutes late, and a
-    // silence that long is a dead link whatever the timer thinks.
-    if (now - lastFrameAt > config.heartbeatTimeoutMs) {
+    if (silenceMs() > config.heartbeatTimeoutMs) {
       abandon(CLIENT_CLOSE.heartbeatTimeout, 'heartbeat timeout');
       return;
     }
@@ -470,16 +475,16 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
       return;
     }
     if (socket.readyState !== OPEN) return;
-    const now = timers.now();
-    if (now - lastFrameAt > config.heartbeatTimeoutMs) {
+    const silence = silenceMs();
+    if (silence > config.heartbeatTimeoutMs) {
       abandon(CLIENT_CLOSE.heartbeatTimeout, 'heartbeat timeout');
       return;
     }
-    if (now - lastFrameAt > config.heartbeatIntervalMs) {
-      const probeStartedAt = now;
-      sendFrame({ type: 'ping', timestamp: new Date(now).toISOString() });
+    if (silence > config.heartbeatIntervalMs) {
+      const probeStartedTick = monotonic();
+      sendFrame({ type: 'ping', timestamp: new Date(timers.now()).toISOString() });
       setTimer('probe', Math.min(5_000, config.heartbeatIntervalMs), () => {
-        if (lastFrameAt < probeStartedAt) abandon(CLIENT_CLOSE.heartbeatTimeout, 'no answer after the page became visible');
+        if (lastFrameTick < probeStartedTick) abandon(CLIENT_CLOSE.heartbeatTimeout, 'no answer after the page became visible');
       });
     }
   }
@@ -555,6 +560,24 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
   // -------------------------------------------------------------------------------------------
   // The middleware
 
+  /**
+   * A command's `requestedAt` is set again from the store's clock (`timers.now()`): the prepare
+   * callback can only read Date.now(), while the outbox expires commands on the store's clock,
+   * and two clocks would expire a command early, late or never.
+   *
+   * A command on a disposed store is a programming error (a store kept past a hot reload or an
+   * unmount): it would change the state as if it ran (status 'connecting', a queued command)
+   * with no socket behind it, so it fails loudly instead.
+   */
+  function stampCommand(action: UnknownAction): UnknownAction {
+    if (disposed) {
+      throw new Error(
+        `canvas-realtime: ${action.type} refused: this store was disposed (dispose() closed its socket for good). Create a new store with createRealtimeStore().`,
+      );
+    }
+    return { ...action, payload: { ...(action.payload as object), requestedAt: timers.now() } };
+  }
+
   const middleware: Middleware<object, RealtimeState> = (storeApi) => {
     api = storeApi as typeof api;
     const stored = loadSession(storage, timers.now(), config.sessionTtlMs, config.queueTtlMs);
@@ -571,12 +594,9 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
     attachBrowser();
 
     return (next) => (action) => {
-      if (disposed) {
-        refuseAfterDispose(action as UnknownAction);
-        return next(action);
-      }
-      const result = next(action);
-      const a = action as UnknownAction;
+      const a = COMMAND_TYPES.has((action as UnknownAction).type) ? stampCommand(action as UnknownAction) : (action as UnknownAction);
+      if (disposed) return next(a);
+      const result = next(a);
 
       if (connect.match(a)) {
         if (!socket) openSocket();
