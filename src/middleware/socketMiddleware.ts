@@ -30,6 +30,7 @@ import {
   sessionAssumed,
   sessionCreated,
   sessionLoaded,
+  shutdownOutlived,
   socketClosed,
   socketFailed,
   socketOpened,
@@ -66,6 +67,13 @@ import {
 import { currentUrlEnvironment, resolveWebSocketUrl } from './url.js';
 
 const OPEN = 1;
+
+/**
+ * How long a socket may stay open after a system.shutdown with nothing arriving, before the
+ * link counts as alive again. Longer than a gateway takes to close its sockets after announcing
+ * (the reference gateway: at once, stragglers cut at 2 s).
+ */
+export const SHUTDOWN_GRACE_MS = 5_000;
 
 /**
  * Left on detached sockets. Module-level on purpose: a closure made inside the middleware would
@@ -291,6 +299,24 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
     // A session reply that came after the client stopped waiting for it (a cold-starting
     // container) still reveals a restart.
     else markStaleAfterRestart();
+    // Suspended with the socket open: a system.shutdown came on it.
+    if (socket && socket.readyState === OPEN && state().connection.status === 'suspended') awaitShutdownClose(frames);
+  }
+
+  /**
+   * A system.shutdown suspended the link but the socket stays open (a deploy called off, a
+   * proxy that kept the client's side). A frame after the announcement proves the link alive at
+   * once; a batch that ends with the announcement waits SHUTDOWN_GRACE_MS for the close.
+   */
+  function awaitShutdownClose(frames: ReadonlyArray<{ type: string } | undefined>) {
+    if (frames[frames.length - 1]?.type !== 'system.shutdown') {
+      clearTimer('shutdownGrace');
+      dispatch(shutdownOutlived({ at: timers.now(), after: 'frame' }));
+      return;
+    }
+    setTimer('shutdownGrace', SHUTDOWN_GRACE_MS, () => {
+      if (socket && socket.readyState === OPEN) dispatch(shutdownOutlived({ at: timers.now(), after: 'grace' }));
+    });
   }
 
   function scheduleInbound() {
@@ -314,7 +340,7 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
   }
 
   function stopLinkTimers() {
-    for (const name of ['connect', 'heartbeat', 'sessionReply', 'stable', 'probe']) clearTimer(name);
+    for (const name of ['connect', 'heartbeat', 'sessionReply', 'stable', 'probe', 'shutdownGrace']) clearTimer(name);
   }
 
   /** The socket is gone (closed by the server, the network, or by us): record it and act. */

@@ -30,3 +30,8 @@ export const networkCameOnline = createAction<{ at: number }>('connection/networ
 export const storageFailed = createAction<{ operation: 'read' | 'write' | 'remove'; error: string; at: number }>(
   'connection/storageFailed',
 );
+/**
+ * The link outlived a system.shutdown: the socket stayed open and a frame came after the
+ * announcement ('frame'), or nothing closed it within a short grace ('grace').
+ */
+export const shutdownOutlived = createAction<{ at: number; after: 'frame' | 'grace' }>('connection/shutdownOutlived');

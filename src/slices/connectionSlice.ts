@@ -10,6 +10,7 @@ import {
   networkCameOnline,
   networkWentOffline,
   reconnectScheduled,
+  shutdownOutlived,
   socketClosed,
   socketFailed,
   socketOpened,
@@ -170,6 +171,13 @@ export const connectionReducer = copyReducer<ConnectionState>({
     }),
     on(networkCameOnline, (state) => {
       state.offline = false;
+    }),
+    on(shutdownOutlived, (state) => {
+      // Only a suspension announced on a socket still open (connectedAt is cleared on close): a
+      // close 1012 stays suspended until the retry opens a new socket.
+      if (state.status !== 'suspended' || state.connectedAt === undefined) return;
+      state.status = 'connected';
+      state.suspendedReason = undefined;
     }),
     on(storageFailed, (state, { payload }) => {
       state.storageErrors += 1;
