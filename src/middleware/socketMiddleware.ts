@@ -98,6 +98,17 @@ const COMMAND_TYPES = new Set<unknown>(
   [connect, disconnect, subscribeProject, unsubscribeProject, startGeneration, cancelGeneration].map((command) => command.type),
 );
 
+/**
+ * The cause in a socket's error event: `ws` and undici give an ErrorEvent with `message` and
+ * `error`; a browser gives a bare Event (deliberately: a page must not learn why a cross-origin
+ * connection failed).
+ */
+function socketErrorText(event: unknown): string | undefined {
+  if (event === null || typeof event !== 'object') return undefined;
+  const { message, error } = event as { message?: unknown; error?: unknown };
+  return errorText(message) ?? errorText(error);
+}
+
 function randomId(random: () => number): string {
   let id = 'sess-';
   for (let i = 0; i < 20; i++) id += Math.floor(random() * 36).toString(36);
@@ -139,6 +150,8 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
   let socket: SocketLike | undefined;
   /** Outbox entries written to the current socket. */
   let sentOnSocket = new Set<string>();
+  /** What the current socket's error event said, for the close that follows. */
+  let socketError: string | undefined;
   /** When the last frame (or the open) arrived: wall clock, and monotonic clock. */
   let lastFrameAt = 0;
   let lastFrameTick = 0;
@@ -351,7 +364,9 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
     stopLinkTimers();
     // Frames that arrived before the close are applied first: nothing received is lost.
     flushInbound();
-    dispatch(socketClosed({ code, reason, byClient, at: timers.now() }));
+    const error = socketError;
+    socketError = undefined;
+    dispatch(socketClosed({ code, reason, byClient, at: timers.now(), ...(error !== undefined && { error }) }));
     scheduleRetry();
   }
 
@@ -413,6 +428,7 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
     }
     socket = ws;
     sentOnSocket = new Set();
+    socketError = undefined;
     try {
       ws.binaryType = 'arraybuffer';
     } catch {
@@ -439,8 +455,9 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
       else flushInbound();
     };
     ws.onclose = (event) => handleClose(ws, event.code, event.reason ?? '', false);
-    ws.onerror = () => {
-      // The close event that follows carries the code; nothing to do here.
+    ws.onerror = (event) => {
+      // The close event that follows carries the code; the error event may carry the cause.
+      if (ws === socket) socketError = socketErrorText(event) ?? socketError;
     };
   }
 

@@ -13,6 +13,12 @@ export const socketClosed = createAction<{
   /** True when the client closed it (disconnect, heartbeat or connect timeout). */
   byClient: boolean;
   at: number;
+  /**
+   * The cause the runtime gave in the socket's error event ('connect ECONNREFUSED ...',
+   * 'Unexpected server response: 404', 'getaddrinfo ENOTFOUND ...' from `ws`). A browser's error
+   * event carries none.
+   */
+  error?: string;
 }>('connection/socketClosed');
 /** The WebSocket constructor threw (bad URL, blocked port): not retryable as such. */
 export const socketFailed = createAction<{ error: string; at: number }>('connection/socketFailed');

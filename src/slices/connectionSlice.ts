@@ -41,6 +41,11 @@ export interface ConnectionState {
   reconnectAttempts: number;
   error?: string;
   lastClose?: { code: number; reason: string; at: number };
+  /**
+   * Why the last socket failed, as the runtime said it (refused, the upgrade's HTTP status, name
+   * resolution), when it said anything: a browser never does. Cleared once a socket opens.
+   */
+  lastError?: string;
   /** Set once session.init / session.restored arrived on the current socket. */
   sessionReady: boolean;
   sessionId?: string;
@@ -108,6 +113,7 @@ export const connectionReducer = copyReducer<ConnectionState>({
       state.nextRetryAt = undefined;
       state.suspendedReason = undefined;
       state.error = undefined;
+      state.lastError = undefined;
     }),
     on(socketOpening, (state, action) => {
       state.url = action.payload.url;
@@ -120,12 +126,14 @@ export const connectionReducer = copyReducer<ConnectionState>({
       state.connectedAt = action.payload.at;
       state.lastHeartbeatAt = action.payload.at;
       state.error = undefined;
+      state.lastError = undefined;
       state.suspendedReason = undefined;
       state.sessionReady = false;
     }),
     on(socketClosed, (state, action) => {
       const { code, reason, at } = action.payload;
       state.lastClose = { code, reason, at };
+      state.lastError = action.payload.error;
       state.sessionReady = false;
       state.connectedAt = undefined;
       if (!state.wanted) {
