@@ -30,12 +30,20 @@ export interface SocketLike {
 
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => SocketLike;
 
-/** Timers and clock, injectable so that tests drive time. */
+/** Timers and clocks, injectable so that tests drive time. */
 export interface Timers {
   setTimeout(callback: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
-  /** Wall-clock time in ms (Date.now()). Heartbeats compare it, so throttled timers stay right. */
+  /**
+   * Wall-clock time in ms (Date.now()): receive times, the stamps of commands and their expiry,
+   * the stored session's age (it must survive a reload).
+   */
   now(): number;
+  /**
+   * Monotonic time in ms (performance.now()): the heartbeat measures silences with it, so that a
+   * wall clock set back cannot hide a dead link. Optional: without it, `now()` serves for both.
+   */
+  monotonic?(): number;
 }
 
 /** What the middleware listens to in a browser: window (online/offline) and document (visibility). */
@@ -171,6 +179,8 @@ export const systemTimers: Timers = {
   setTimeout: (callback, ms) => globalThis.setTimeout(callback, ms),
   clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof globalThis.setTimeout>),
   now: () => Date.now(),
+  // Looked up per call: a runtime without performance (a bare VM context) falls back to Date.now().
+  monotonic: () => (typeof performance === 'undefined' ? Date.now() : performance.now()),
 };
 
 export function isBrowser(): boolean {

@@ -5,7 +5,7 @@
  * up to `burst` frames go at once, then `maxPerSecond`. Any one second then holds at most
  * `burst + maxPerSecond` frames.
  *
- * Pure bookkeeping on the times it is given (the middleware's injectable clock), so fake-timer
+ * Pure bookkeeping on the times it is given (the middleware's monotonic clock), so fake-timer
  * tests drive it; the middleware owns the timer that waits for the next token.
  */
 export interface PacerOptions {

@@ -30,11 +30,13 @@ import {
   sessionAssumed,
   sessionCreated,
   sessionLoaded,
+  shutdownOutlived,
   socketClosed,
   socketFailed,
   socketOpened,
   socketOpening,
   startGeneration,
+  storageFailed,
   subscribeProject,
   unsubscribeProject,
   type IngestAction,
@@ -53,10 +55,26 @@ import {
   type Timers,
   type WebSocketConstructor,
 } from './options.js';
-import { clearSession, defaultStorage, loadSession, saveSession, snapshotSession } from './storage.js';
+import { errorText } from './errorText.js';
+import {
+  clearSession,
+  defaultStorage,
+  guardStorage,
+  loadSession,
+  saveSession,
+  snapshotSession,
+  type StorageOperation,
+} from './storage.js';
 import { currentUrlEnvironment, resolveWebSocketUrl } from './url.js';
 
 const OPEN = 1;
+
+/**
+ * How long a socket may stay open after a system.shutdown with nothing arriving, before the
+ * link counts as alive again. Longer than a gateway takes to close its sockets after announcing
+ * (the reference gateway: at once, stragglers cut at 2 s).
+ */
+export const SHUTDOWN_GRACE_MS = 5_000;
 
 /**
  * Left on detached sockets. Module-level on purpose: a closure made inside the middleware would
@@ -67,10 +85,29 @@ function ignoreError(): void {}
 export interface SocketController {
   middleware: Middleware<object, RealtimeState>;
   on: ListenerRegistry['on'];
-  /** Closes the socket, stops every timer and browser listener. The store stays readable. */
+  /**
+   * Closes the socket, stops every timer and browser listener. The store stays readable; commands
+   * dispatched to it afterwards throw.
+   */
   dispose(): void;
   /** Counts for leak checks: live timers, browser listeners, frame listeners, open sockets. */
   resources(): { timers: number; browserListeners: number; frameListeners: number; socket: boolean };
+}
+
+/** What the application asks of the link (one set lookup per action tells them apart). */
+const COMMAND_TYPES = new Set<unknown>(
+  [connect, disconnect, subscribeProject, unsubscribeProject, startGeneration, cancelGeneration].map((command) => command.type),
+);
+
+/**
+ * The cause in a socket's error event: `ws` and undici give an ErrorEvent with `message` and
+ * `error`; a browser gives a bare Event (deliberately: a page must not learn why a cross-origin
+ * connection failed).
+ */
+function socketErrorText(event: unknown): string | undefined {
+  if (event === null || typeof event !== 'object') return undefined;
+  const { message, error } = event as { message?: unknown; error?: unknown };
+  return errorText(message) ?? errorText(error);
 }
 
 function randomId(random: () => number): string {
@@ -88,10 +125,13 @@ function defaultRandom(): number {
 export function createSocketMiddleware(options: RealtimeOptions = {}): SocketController {
   const config = resolveOptions(options);
   const timers: Timers = options.timers ?? systemTimers;
+  // Injected timers without a monotonic clock drive both measures with their one clock.
+  const monotonic: () => number = timers.monotonic ? () => timers.monotonic!() : () => timers.now();
   const random = options.random ?? defaultRandom;
-  const storage = options.storage ?? defaultStorage();
+  // Guarded: a storage that throws is counted in the state, never thrown into the application.
+  const storage = guardStorage(options.storage ?? defaultStorage(), reportStorageError);
   const listeners = createListenerRegistry();
-  const pacer = createPacer(config.send, timers.now());
+  const pacer = createPacer(config.send, monotonic());
   const browser =
     options.browser === null
       ? undefined
@@ -118,7 +158,11 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
    */
   let control: string[] = [];
   let controlSocket: SocketLike | undefined;
+  /** What the current socket's error event said, for the close that follows. */
+  let socketError: string | undefined;
+  /** When the last frame (or the open) arrived: wall clock, and monotonic clock. */
   let lastFrameAt = 0;
+  let lastFrameTick = 0;
   let pending: Array<{ data: unknown; at: number }> = [];
   let flushScheduled = false;
   let disposed = false;
@@ -126,6 +170,8 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
   let saveScheduled = false;
   let forgotten = false;
   let lastRestartHandled: number | undefined;
+  /** Storage failures seen while the store is still being built, when nothing may be dispatched. */
+  let storageFailuresBeforeStart: Array<{ operation: StorageOperation; error: string; at: number }> | undefined = [];
   const liveTimers = new Map<string, unknown>();
   const browserListeners: Array<() => void> = [];
 
@@ -170,7 +216,7 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
     if (controlSocket !== socket) control = [];
     while (control.length > 0) {
       if (!socket || socket.readyState !== OPEN) return false;
-      if (!pacer.take(timers.now())) {
+      if (!pacer.take(monotonic())) {
         schedulePaced();
         return false;
       }
@@ -183,7 +229,7 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
   /** Comes back when the pacer has a token: control frames first, then the outbox. */
   function schedulePaced() {
     if (liveTimers.has('pace')) return;
-    setTimer('pace', pacer.delayMs(timers.now()), () => {
+    setTimer('pace', pacer.delayMs(monotonic()), () => {
       if (sendControl()) flushOutbox();
     });
   }
@@ -240,7 +286,7 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
         invalid.push({ commandId: entry.commandId, nodeId: entry.frame.node_id, reason: encoded.reason });
         continue;
       }
-      if (!pacer.take(timers.now())) {
+      if (!pacer.take(monotonic())) {
         schedulePaced();
         break;
       }
@@ -324,6 +370,24 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
     // A session reply that came after the client stopped waiting for it (a cold-starting
     // container) still reveals a restart.
     else markStaleAfterRestart();
+    // Suspended with the socket open: a system.shutdown came on it.
+    if (socket && socket.readyState === OPEN && state().connection.status === 'suspended') awaitShutdownClose(frames);
+  }
+
+  /**
+   * A system.shutdown suspended the link but the socket stays open (a deploy called off, a
+   * proxy that kept the client's side). A frame after the announcement proves the link alive at
+   * once; a batch that ends with the announcement waits SHUTDOWN_GRACE_MS for the close.
+   */
+  function awaitShutdownClose(frames: ReadonlyArray<{ type: string } | undefined>) {
+    if (frames[frames.length - 1]?.type !== 'system.shutdown') {
+      clearTimer('shutdownGrace');
+      dispatch(shutdownOutlived({ at: timers.now(), after: 'frame' }));
+      return;
+    }
+    setTimer('shutdownGrace', SHUTDOWN_GRACE_MS, () => {
+      if (socket && socket.readyState === OPEN) dispatch(shutdownOutlived({ at: timers.now(), after: 'grace' }));
+    });
   }
 
   function scheduleInbound() {
@@ -347,7 +411,7 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
   }
 
   function stopLinkTimers() {
-    for (const name of ['connect', 'heartbeat', 'sessionReply', 'stable', 'probe', 'pace']) clearTimer(name);
+    for (const name of ['connect', 'heartbeat', 'sessionReply', 'stable', 'probe', 'pace', 'shutdownGrace']) clearTimer(name);
   }
 
   /** The socket is gone (closed by the server, the network, or by us): record it and act. */
@@ -358,7 +422,9 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
     stopLinkTimers();
     // Frames that arrived before the close are applied first: nothing received is lost.
     flushInbound();
-    dispatch(socketClosed({ code, reason, byClient, at: timers.now() }));
+    const error = socketError;
+    socketError = undefined;
+    dispatch(socketClosed({ code, reason, byClient, at: timers.now(), ...(error !== undefined && { error }) }));
     scheduleRetry();
   }
 
@@ -420,6 +486,7 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
     }
     socket = ws;
     sentOnSocket = new Set();
+    socketError = undefined;
     try {
       ws.binaryType = 'arraybuffer';
     } catch {
@@ -431,6 +498,7 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
       clearTimer('connect');
       const at = timers.now();
       lastFrameAt = at;
+      lastFrameTick = monotonic();
       dispatch(socketOpened({ at }));
       startSession();
       setTimer('heartbeat', config.heartbeatIntervalMs, heartbeat);
@@ -439,13 +507,15 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
     ws.onmessage = (event) => {
       if (ws !== socket) return;
       lastFrameAt = timers.now();
+      lastFrameTick = monotonic();
       pending.push({ data: event.data, at: lastFrameAt });
       if (config.batch) scheduleInbound();
       else flushInbound();
     };
     ws.onclose = (event) => handleClose(ws, event.code, event.reason ?? '', false);
-    ws.onerror = () => {
-      // The close event that follows carries the code; nothing to do here.
+    ws.onerror = (event) => {
+      // The close event that follows carries the code; the error event may carry the cause.
+      if (ws === socket) socketError = socketErrorText(event) ?? socketError;
     };
   }
 
@@ -472,13 +542,23 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
     });
   }
 
-  /** Runs every interval: proves the link alive by wall-clock time, pings, expires the outbox. */
+  /**
+   * How long the link has been silent, measured on both clocks, the longer counting. Measured,
+   * not counted in timer firings: in a background tab timers fire minutes late, and a silence
+   * that long is a dead link whatever the timers think. The monotonic clock is immune to the
+   * wall clock being set back (which would hide a dead link for as long as the jump); the wall
+   * clock covers a machine that slept, which some runtimes leave out of performance.now(). A
+   * wall clock set forward costs at worst one early reconnect.
+   */
+  function silenceMs(): number {
+    return Math.max(monotonic() - lastFrameTick, timers.now() - lastFrameAt);
+  }
+
+  /** Runs every interval: proves the link alive by the time since the last frame, pings, expires the outbox. */
   function heartbeat() {
     if (!socket) return;
     const now = timers.now();
-    // Compare wall-clock time: in a background tab this timer may fire minutes late, and a
-    // silence that long is a dead link whatever the timer thinks.
-    if (now - lastFrameAt > config.heartbeatTimeoutMs) {
+    if (silenceMs() > config.heartbeatTimeoutMs) {
       abandon(CLIENT_CLOSE.heartbeatTimeout, 'heartbeat timeout');
       return;
     }
@@ -496,16 +576,16 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
       return;
     }
     if (socket.readyState !== OPEN) return;
-    const now = timers.now();
-    if (now - lastFrameAt > config.heartbeatTimeoutMs) {
+    const silence = silenceMs();
+    if (silence > config.heartbeatTimeoutMs) {
       abandon(CLIENT_CLOSE.heartbeatTimeout, 'heartbeat timeout');
       return;
     }
-    if (now - lastFrameAt > config.heartbeatIntervalMs) {
-      const probeStartedAt = now;
-      sendFrame({ type: 'ping', timestamp: new Date(now).toISOString() });
+    if (silence > config.heartbeatIntervalMs) {
+      const probeStartedTick = monotonic();
+      sendFrame({ type: 'ping', timestamp: new Date(timers.now()).toISOString() });
       setTimer('probe', Math.min(5_000, config.heartbeatIntervalMs), () => {
-        if (lastFrameAt < probeStartedAt) abandon(CLIENT_CLOSE.heartbeatTimeout, 'no answer after the page became visible');
+        if (lastFrameTick < probeStartedTick) abandon(CLIENT_CLOSE.heartbeatTimeout, 'no answer after the page became visible');
       });
     }
   }
@@ -545,6 +625,12 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
     }
   }
 
+  function reportStorageError(operation: StorageOperation, error: unknown) {
+    const failure = { operation, error: errorText(error) ?? 'unknown error', at: timers.now() };
+    if (storageFailuresBeforeStart) storageFailuresBeforeStart.push(failure);
+    else if (api && !disposed) dispatch(storageFailed(failure));
+  }
+
   // -------------------------------------------------------------------------------------------
   // Browser events
 
@@ -575,24 +661,44 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
   // -------------------------------------------------------------------------------------------
   // The middleware
 
+  /**
+   * A command's `requestedAt` is set again from the store's clock (`timers.now()`): the prepare
+   * callback can only read Date.now(), while the outbox expires commands on the store's clock,
+   * and two clocks would expire a command early, late or never.
+   *
+   * A command on a disposed store is a programming error (a store kept past a hot reload or an
+   * unmount): it would change the state as if it ran (status 'connecting', a queued command)
+   * with no socket behind it, so it fails loudly instead.
+   */
+  function stampCommand(action: UnknownAction): UnknownAction {
+    if (disposed) {
+      throw new Error(
+        `canvas-realtime: ${action.type} refused: this store was disposed (dispose() closed its socket for good). Create a new store with createRealtimeStore().`,
+      );
+    }
+    return { ...action, payload: { ...(action.payload as object), requestedAt: timers.now() } };
+  }
+
   const middleware: Middleware<object, RealtimeState> = (storeApi) => {
     api = storeApi as typeof api;
     const stored = loadSession(storage, timers.now(), config.sessionTtlMs, config.queueTtlMs);
-    if (stored) {
-      // Dispatched on the next tick: the store is still being built while middleware is applied.
-      queueMicrotask(() => {
-        if (disposed) return;
-        dispatch(sessionLoaded({ ...stored, at: timers.now() }));
-        boundOutbox('over queue.max when the stored session was loaded');
-        if (state().connection.sessionReady) flushOutbox();
-      });
-    }
+    // Dispatched on the next tick: the store is still being built while middleware is applied.
+    queueMicrotask(() => {
+      const failures = storageFailuresBeforeStart ?? [];
+      storageFailuresBeforeStart = undefined;
+      if (disposed) return;
+      for (const failure of failures) dispatch(storageFailed(failure));
+      if (!stored) return;
+      dispatch(sessionLoaded({ ...stored, at: timers.now() }));
+      boundOutbox('over queue.max when the stored session was loaded');
+      if (state().connection.sessionReady) flushOutbox();
+    });
     attachBrowser();
 
     return (next) => (action) => {
-      if (disposed) return next(action);
-      const result = next(action);
-      const a = action as UnknownAction;
+      const a = COMMAND_TYPES.has((action as UnknownAction).type) ? stampCommand(action as UnknownAction) : (action as UnknownAction);
+      if (disposed) return next(a);
+      const result = next(a);
 
       if (connect.match(a)) {
         if (!socket) openSocket();

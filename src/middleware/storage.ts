@@ -39,6 +39,43 @@ export function createMemoryStorage(): StorageLike {
   };
 }
 
+export type StorageOperation = 'read' | 'write' | 'remove';
+
+/**
+ * `storage` with every call guarded: a call that throws (SecurityError in private modes, quota
+ * exceeded, a broken polyfill) is reported to `onError` and behaves as an empty read or a
+ * skipped write. Creating or running a store must never fail because of its storage.
+ */
+export function guardStorage(
+  storage: StorageLike,
+  onError: (operation: StorageOperation, error: unknown) => void,
+): StorageLike {
+  return {
+    getItem(key) {
+      try {
+        return storage.getItem(key);
+      } catch (error) {
+        onError('read', error);
+        return null;
+      }
+    },
+    setItem(key, value) {
+      try {
+        storage.setItem(key, value);
+      } catch (error) {
+        onError('write', error);
+      }
+    },
+    removeItem(key) {
+      try {
+        storage.removeItem(key);
+      } catch (error) {
+        onError('remove', error);
+      }
+    },
+  };
+}
+
 /** localStorage when it exists and works (it throws in some privacy modes), else memory. */
 export function defaultStorage(): StorageLike {
   try {
@@ -75,7 +112,8 @@ function isRecordOfSeq(value: unknown): value is Record<string, number> {
 
 /**
  * Reads a stored session back. Anything malformed, from another version, or older than
- * `ttlMs` is ignored (and removed); outbox entries older than `outboxTtlMs` are dropped.
+ * `ttlMs` is ignored (and removed); outbox entries older than `outboxTtlMs` are dropped. Never
+ * throws, whatever the storage does.
  */
 export function loadSession(
   storage: StorageLike,
@@ -101,7 +139,7 @@ export function loadSession(
       isRecordOfSeq(data.lastSeq) &&
       Array.isArray(data.outbox);
     if (!valid) {
-      storage.removeItem(STORAGE_KEY);
+      clearSession(storage);
       return undefined;
     }
     return {
@@ -125,7 +163,7 @@ export function loadSession(
         : [],
     };
   } catch {
-    storage.removeItem(STORAGE_KEY);
+    clearSession(storage);
     return undefined;
   }
 }

@@ -3,7 +3,9 @@
  * slices record them (a node shows it is waiting for its generation to start).
  *
  * Prepare callbacks stamp each command with a command id and the time it was asked for, so
- * that reducers stay pure and a replayed action log gives the same state.
+ * that reducers stay pure and a replayed action log gives the same state. In a store, the
+ * socket middleware sets that time again from the store's clock (`timers.now()`), on which the
+ * outbox expires commands.
  */
 import { createAction } from '@reduxjs/toolkit';
 import type { GenerationContext, GenerationParams } from '../protocol/index.js';

@@ -13,6 +13,12 @@ export const socketClosed = createAction<{
   /** True when the client closed it (disconnect, heartbeat or connect timeout). */
   byClient: boolean;
   at: number;
+  /**
+   * The cause the runtime gave in the socket's error event ('connect ECONNREFUSED ...',
+   * 'Unexpected server response: 404', 'getaddrinfo ENOTFOUND ...' from `ws`). A browser's error
+   * event carries none.
+   */
+  error?: string;
 }>('connection/socketClosed');
 /** The WebSocket constructor threw (bad URL, blocked port): not retryable as such. */
 export const socketFailed = createAction<{ error: string; at: number }>('connection/socketFailed');
@@ -23,3 +29,15 @@ export const reconnectScheduled = createAction<{ delayMs: number; at: number }>(
 export const connectionStabilized = createAction<{ at: number }>('connection/stabilized');
 export const networkWentOffline = createAction<{ at: number }>('connection/networkWentOffline');
 export const networkCameOnline = createAction<{ at: number }>('connection/networkCameOnline');
+/**
+ * A call to the session storage threw (SecurityError in private modes, quota exceeded). The
+ * store carries on without it; the failure is counted in the connection state.
+ */
+export const storageFailed = createAction<{ operation: 'read' | 'write' | 'remove'; error: string; at: number }>(
+  'connection/storageFailed',
+);
+/**
+ * The link outlived a system.shutdown: the socket stayed open and a frame came after the
+ * announcement ('frame'), or nothing closed it within a short grace ('grace').
+ */
+export const shutdownOutlived = createAction<{ at: number; after: 'frame' | 'grace' }>('connection/shutdownOutlived');

@@ -10,10 +10,12 @@ import {
   networkCameOnline,
   networkWentOffline,
   reconnectScheduled,
+  shutdownOutlived,
   socketClosed,
   socketFailed,
   socketOpened,
   socketOpening,
+  storageFailed,
 } from './connectionEvents.js';
 import { sessionAssumed, sessionLoaded } from './deliveryEvents.js';
 import { heartbeatReceived, sessionInitialized, sessionRestored, shutdownAnnounced } from './frameEvents.js';
@@ -39,6 +41,11 @@ export interface ConnectionState {
   reconnectAttempts: number;
   error?: string;
   lastClose?: { code: number; reason: string; at: number };
+  /**
+   * Why the last socket failed, as the runtime said it (refused, the upgrade's HTTP status, name
+   * resolution), when it said anything: a browser never does. Cleared once a socket opens.
+   */
+  lastError?: string;
   /** Set once session.init / session.restored arrived on the current socket. */
   sessionReady: boolean;
   sessionId?: string;
@@ -52,6 +59,9 @@ export interface ConnectionState {
   offline: boolean;
   /** Why the connection is suspended (container restart), for the status line. */
   suspendedReason?: string;
+  /** Calls to the session storage that threw since the store started; the store carried on. */
+  storageErrors: number;
+  lastStorageError?: { operation: 'read' | 'write' | 'remove'; error: string; at: number };
 }
 
 export const initialConnectionState: ConnectionState = freezeDeep({
@@ -61,6 +71,7 @@ export const initialConnectionState: ConnectionState = freezeDeep({
   sessionReady: false,
   capabilities: [],
   offline: false,
+  storageErrors: 0,
 });
 
 const on = copyCaseFor<ConnectionState>();
@@ -102,6 +113,7 @@ export const connectionReducer = copyReducer<ConnectionState>({
       state.nextRetryAt = undefined;
       state.suspendedReason = undefined;
       state.error = undefined;
+      state.lastError = undefined;
     }),
     on(socketOpening, (state, action) => {
       state.url = action.payload.url;
@@ -114,12 +126,14 @@ export const connectionReducer = copyReducer<ConnectionState>({
       state.connectedAt = action.payload.at;
       state.lastHeartbeatAt = action.payload.at;
       state.error = undefined;
+      state.lastError = undefined;
       state.suspendedReason = undefined;
       state.sessionReady = false;
     }),
     on(socketClosed, (state, action) => {
       const { code, reason, at } = action.payload;
       state.lastClose = { code, reason, at };
+      state.lastError = action.payload.error;
       state.sessionReady = false;
       state.connectedAt = undefined;
       if (!state.wanted) {
@@ -165,6 +179,17 @@ export const connectionReducer = copyReducer<ConnectionState>({
     }),
     on(networkCameOnline, (state) => {
       state.offline = false;
+    }),
+    on(shutdownOutlived, (state) => {
+      // Only a suspension announced on a socket still open (connectedAt is cleared on close): a
+      // close 1012 stays suspended until the retry opens a new socket.
+      if (state.status !== 'suspended' || state.connectedAt === undefined) return;
+      state.status = 'connected';
+      state.suspendedReason = undefined;
+    }),
+    on(storageFailed, (state, { payload }) => {
+      state.storageErrors += 1;
+      state.lastStorageError = payload;
     }),
   ],
   frameCases: [

@@ -66,4 +66,31 @@ describe('ConnectionStatus', () => {
     store.dispatch(disconnect());
     store.dispose();
   });
+
+  it('shows why the last socket failed, when the runtime said, until a socket opens', async () => {
+    const store = makeStore();
+    const { container } = render(ConnectionStatus, { props: { store } });
+    const cause = () => container.querySelector('.cr-cause')?.textContent;
+    store.dispatch(connect());
+    store.dispatch(socketClosed({ code: 1006, reason: '', byClient: false, at: 1, error: 'connect ECONNREFUSED 127.0.0.1:8000' }));
+    await Promise.resolve();
+    expect(screen.getByRole('status').textContent).toMatch(/^Reconnecting…/);
+    expect(cause()).toBe('(connect ECONNREFUSED 127.0.0.1:8000)');
+
+    store.dispatch(socketClosed({ code: 1006, reason: '', byClient: false, at: 2, error: 'Unexpected server response: 404' }));
+    await Promise.resolve();
+    expect(cause()).toBe('(Unexpected server response: 404)');
+
+    store.dispatch(socketClosed({ code: 1006, reason: '', byClient: false, at: 3 })); // a browser says nothing
+    await Promise.resolve();
+    expect(cause()).toBeUndefined();
+
+    store.dispatch(socketClosed({ code: 1006, reason: '', byClient: false, at: 4, error: 'getaddrinfo ENOTFOUND backend' }));
+    store.dispatch(socketOpened({ at: 5 }));
+    await Promise.resolve();
+    expect(screen.getByRole('status').textContent).toBe('Connected');
+    expect(cause()).toBeUndefined();
+    store.dispatch(disconnect());
+    store.dispose();
+  });
 });

@@ -5,7 +5,7 @@
 import { ws } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { connect, disconnect, shutdownAnnounced, STORAGE_KEY, subscribeProject } from '../../src/index.js';
+import { connect, disconnect, shutdownAnnounced, shutdownOutlived, SHUTDOWN_GRACE_MS, STORAGE_KEY, subscribeProject } from '../../src/index.js';
 import { fakeWebSocket, makeStore, mswBackend, settle, until, WS_URL } from './helpers.js';
 
 const server = setupServer();
@@ -296,6 +296,59 @@ describe('with a hand-driven socket', () => {
     expect(t.status()).toBe('disconnected');
     expect(t.connection().nextRetryAt).toBeUndefined();
     expect(t.clock.pending()).toBe(0);
+    t.store.dispose();
+  });
+
+  it('a system.shutdown not followed by a close: the next frame brings the link back to connected', () => {
+    const fake = fakeWebSocket();
+    const t = makeStore({ WebSocket: fake.WebSocket, backoff, sessionReplyTimeoutMs: 60_000, stableAfterMs: 60_000 });
+    t.store.dispatch(connect());
+    fake.last().open();
+    fake.last().receive({ type: 'system.shutdown', reason: 'deploy' });
+    t.clock.advance(0);
+    expect(t.status()).toBe('suspended');
+    t.clock.advance(1_000); // within the grace: still waiting for the close
+    expect(t.status()).toBe('suspended');
+    fake.last().receive({ type: 'system.heartbeat' });
+    t.clock.advance(0);
+    expect(t.connection()).toMatchObject({ status: 'connected', suspendedReason: undefined });
+    expect(t.of(shutdownOutlived.type)).toEqual([expect.objectContaining({ payload: expect.objectContaining({ after: 'frame' }) })]);
+    expect(t.statuses).toEqual(['disconnected', 'connecting', 'connected', 'suspended', 'connected']);
+    expect(fake.sockets).toHaveLength(1);
+    expect(t.retryDelays()).toEqual([]);
+    t.store.dispose();
+  });
+
+  it('a system.shutdown not followed by a close nor a frame: connected again after SHUTDOWN_GRACE_MS', () => {
+    const fake = fakeWebSocket();
+    // A heartbeat slower than the grace, so that no other timer decides first.
+    const t = makeStore({ WebSocket: fake.WebSocket, backoff, heartbeat: { intervalMs: 60_000, timeoutMs: 180_000 }, sessionReplyTimeoutMs: 60_000, stableAfterMs: 60_000 });
+    t.store.dispatch(connect());
+    fake.last().open();
+    fake.last().receive({ type: 'system.shutdown', reason: 'deploy' });
+    t.clock.advance(0);
+    expect(t.status()).toBe('suspended');
+    expect(t.store.resources().timers).toBeGreaterThan(0);
+    t.clock.advance(SHUTDOWN_GRACE_MS - 1);
+    expect(t.status()).toBe('suspended');
+    t.clock.advance(1);
+    expect(t.status()).toBe('connected');
+    expect(t.of(shutdownOutlived.type)).toEqual([expect.objectContaining({ payload: expect.objectContaining({ after: 'grace' }) })]);
+    t.store.dispose();
+  });
+
+  it('a system.shutdown followed by its close: the grace timer goes with the socket, and the status stays suspended', () => {
+    const fake = fakeWebSocket();
+    const t = makeStore({ WebSocket: fake.WebSocket, backoff: { initialMs: 60_000, maxMs: 60_000, jitter: 0 }, heartbeat: { intervalMs: 60_000, timeoutMs: 180_000 } });
+    t.store.dispatch(connect());
+    fake.last().open();
+    fake.last().receive({ type: 'system.shutdown', reason: 'deploy' });
+    t.clock.advance(0);
+    fake.last().serverClose(1012, 'restart');
+    expect(t.status()).toBe('suspended');
+    t.clock.advance(SHUTDOWN_GRACE_MS);
+    expect(t.status()).toBe('suspended');
+    expect(t.of(shutdownOutlived.type)).toEqual([]);
     t.store.dispose();
   });
 

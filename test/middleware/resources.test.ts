@@ -4,7 +4,15 @@
  */
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { connect, startGeneration, STORAGE_KEY, subscribeProject } from '../../src/index.js';
+import {
+  cancelGeneration,
+  connect,
+  disconnect,
+  startGeneration,
+  STORAGE_KEY,
+  subscribeProject,
+  unsubscribeProject,
+} from '../../src/index.js';
 import { fakeBrowser, fakeWebSocket, makeStore, mswBackend, settle, until, WS_URL } from './helpers.js';
 
 const server = setupServer();
@@ -94,6 +102,27 @@ describe('dispose()', () => {
     t.store.dispose();
     t.store.dispose();
     expect(t.store.getState().outbox.entries).toHaveLength(1);
+    expect(t.store.resources()).toEqual(NOTHING);
+  });
+
+  it('afterwards every command is refused with a clear error, and changes nothing', () => {
+    const fake = fakeWebSocket();
+    const t = makeStore({ WebSocket: fake.WebSocket });
+    t.store.dispose();
+    const before = t.store.getState();
+    for (const command of [
+      connect(),
+      disconnect(),
+      subscribeProject('p1'),
+      unsubscribeProject('p1'),
+      startGeneration({ nodeId: 'n1', params: {} }),
+      cancelGeneration({ nodeId: 'n1' }),
+    ]) {
+      expect(() => t.store.dispatch(command)).toThrow(`canvas-realtime: ${command.type} refused: this store was disposed`);
+    }
+    expect(t.store.getState()).toBe(before);
+    expect(t.status()).toBe('disconnected');
+    expect(fake.sockets).toHaveLength(0);
     expect(t.store.resources()).toEqual(NOTHING);
   });
 

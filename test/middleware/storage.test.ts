@@ -1,4 +1,7 @@
 import { describe, expect, it, vi, afterEach } from 'vitest';
+import { disconnect, subscribeProject } from '../../src/slices/index.js';
+import { createRealtimeStore } from '../../src/store/createRealtimeStore.js';
+import { makeStore } from './helpers.js';
 import {
   clearSession,
   createMemoryStorage,
@@ -110,6 +113,16 @@ describe('session storage', () => {
     expect(() => clearSession(broken)).not.toThrow();
   });
 
+  it('a stored session to be removed, in a storage whose removeItem throws: undefined, nothing thrown', () => {
+    const storage = raw('{oops');
+    storage.removeItem = () => {
+      throw new DOMException('The operation is insecure.', 'SecurityError');
+    };
+    expect(loadSession(storage, NOW, DAY, TEN_MIN)).toBeUndefined();
+    storage.setItem(STORAGE_KEY, JSON.stringify(session({ savedAt: NOW - DAY })));
+    expect(loadSession(storage, NOW, DAY, TEN_MIN)).toBeUndefined();
+  });
+
   it('clearSession removes the stored session', () => {
     const storage = createMemoryStorage();
     saveSession(storage, session());
@@ -144,5 +157,50 @@ describe('defaultStorage', () => {
     const storage = defaultStorage();
     storage.setItem('k', 'v');
     expect(storage.getItem('k')).toBe('v');
+  });
+});
+
+describe('a store whose storage throws', () => {
+  /** Holds `stored` under the session key; removeItem throws as some browsers do in private modes. */
+  function lockedStorage(stored: string) {
+    return {
+      getItem: (key: string) => (key === STORAGE_KEY ? stored : null),
+      setItem: () => undefined,
+      removeItem: () => {
+        throw new DOMException('The operation is insecure.', 'SecurityError');
+      },
+    };
+  }
+
+  it.each([
+    ['corrupt', '{oops'],
+    ['expired', JSON.stringify(session({ savedAt: Date.now() - 2 * DAY }))],
+    ['of an old shape', JSON.stringify({ ...session(), version: 0 })],
+  ])('a %s stored session: the store is created and the failed removal is counted', async (_name, stored) => {
+    let store: ReturnType<typeof createRealtimeStore> | undefined;
+    expect(() => {
+      store = createRealtimeStore({ storage: lockedStorage(stored), autoConnect: false, devTools: false, browser: null });
+    }).not.toThrow();
+    await Promise.resolve(); // failures met while the store was being built are reported on the next tick
+    expect(store!.getState().connection).toMatchObject({
+      storageErrors: 1,
+      lastStorageError: { operation: 'remove', error: 'SecurityError: The operation is insecure.' },
+    });
+    store!.dispose();
+  });
+
+  it('every failed call is counted: reads, writes and removals', async () => {
+    const fail = (what: string) => () => {
+      throw new Error(what);
+    };
+    const t = makeStore({ storage: { getItem: fail('no read'), setItem: fail('no write'), removeItem: fail('no remove') } });
+    await Promise.resolve();
+    expect(t.connection()).toMatchObject({ storageErrors: 1, lastStorageError: { operation: 'read', error: 'no read' } });
+    t.store.dispatch(subscribeProject('p1'));
+    t.clock.advance(0); // positions and subscriptions are saved within a tick
+    expect(t.connection()).toMatchObject({ storageErrors: 2, lastStorageError: { operation: 'write', error: 'no write' } });
+    t.store.dispatch(disconnect()); // forgets the stored session
+    expect(t.connection()).toMatchObject({ storageErrors: 3, lastStorageError: { operation: 'remove', error: 'no remove' } });
+    t.store.dispose();
   });
 });

@@ -2,6 +2,7 @@
  * With the `ws` package, the WebSocket a Node application passes in, against a loopback TCP
  * server. No msw here: its interceptor would catch the upgrade request.
  */
+import http from 'node:http';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { WebSocket as NodeWebSocket } from 'ws';
@@ -62,6 +63,65 @@ describe('with the ws package (Node) and a loopback server that never completes 
     });
     expect(errors.map(String)).toEqual([]);
     expect(t.status()).toBe(how === 'timeout' ? 'reconnecting' : 'disconnected');
+    t.store.dispose();
+    await backend.close();
+  });
+});
+
+describe('with the ws package: why a connection failed is recorded (connection.lastError)', () => {
+  /** A loopback port with nothing listening: taken from the system, then released. */
+  async function freePort(): Promise<number> {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as net.AddressInfo;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    return port;
+  }
+
+  /** An HTTP server that answers every WebSocket upgrade with 404 (a wrong path). */
+  async function notFoundServer() {
+    const server = http.createServer((_request, response) => response.writeHead(404).end());
+    server.on('upgrade', (_request, socket: net.Socket) => {
+      socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {
+      url: `ws://127.0.0.1:${(server.address() as net.AddressInfo).port}/wrong-path`,
+      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    };
+  }
+
+  /** Connects, and resolves once the first socket closed (the retry waits on the test clock). */
+  async function firstClose(url: string) {
+    const t = makeStore({ url, WebSocket: NodeWebSocket as never, backoff: { initialMs: 60_000, maxMs: 60_000, jitter: 0 } });
+    const closed = new Promise<void>((resolve) => {
+      const off = t.store.subscribe(() => {
+        if (t.connection().lastClose) {
+          off();
+          resolve();
+        }
+      });
+    });
+    t.store.dispatch(connect());
+    await closed;
+    return t;
+  }
+
+  it('a refused port: reconnecting, and lastError says the connection was refused', async () => {
+    const port = await freePort();
+    const t = await firstClose(`ws://127.0.0.1:${port}/ws`);
+    expect(t.connection()).toMatchObject({
+      status: 'reconnecting',
+      lastClose: { code: 1006 },
+      lastError: `connect ECONNREFUSED 127.0.0.1:${port}`,
+    });
+    t.store.dispose();
+  });
+
+  it('an upgrade answered with 404: lastError gives the HTTP status', async () => {
+    const backend = await notFoundServer();
+    const t = await firstClose(backend.url);
+    expect(t.connection()).toMatchObject({ status: 'reconnecting', lastClose: { code: 1006 }, lastError: 'Unexpected server response: 404' });
     t.store.dispose();
     await backend.close();
   });

@@ -11,6 +11,7 @@ import {
   networkWentOffline,
   realtimeReducer,
   reconnectScheduled,
+  shutdownOutlived,
   socketClosed,
   socketFailed,
   socketOpened,
@@ -200,6 +201,14 @@ describe('connection slice', () => {
     it('shutdownAnnounced: connected -> suspended with the reason', () => {
       const state = realtimeReducer(connected(), frame({ type: 'system.shutdown', reason: 'container restart', restart_in_ms: 5000 }, T + 100));
       expect(conn(state)).toMatchObject({ status: 'suspended', suspendedReason: 'container restart', wanted: true });
+    });
+
+    it('shutdownOutlived: suspended on a socket still open -> connected; after the close it changes nothing', () => {
+      const announced = realtimeReducer(connected(), frame({ type: 'system.shutdown', reason: 'deploy' }, T + 100));
+      expect(conn(realtimeReducer(announced, shutdownOutlived({ at: T + 200, after: 'frame' })))).toMatchObject({ status: 'connected', suspendedReason: undefined });
+      const closedAfter = realtimeReducer(announced, closed(1012, T + 150, 'restart'));
+      expect(realtimeReducer(closedAfter, shutdownOutlived({ at: T + 200, after: 'grace' }))).toBe(closedAfter);
+      expect(realtimeReducer(connected(), shutdownOutlived({ at: T + 200, after: 'grace' })).connection.status).toBe('connected');
     });
 
     it('offline and online are recorded', () => {
