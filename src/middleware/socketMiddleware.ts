@@ -122,7 +122,14 @@ function defaultRandom(): number {
   return values[0]! / 2 ** 32;
 }
 
-export function createSocketMiddleware(options: RealtimeOptions = {}): SocketController {
+/** What the store factory plugs into the middleware (not options a user sets). */
+export interface SocketHooks {
+  /** Each inbound frame's raw data, with the receive time it is reduced with (the recorder). */
+  onFrame?(raw: unknown, receivedAt: number): void;
+}
+
+export function createSocketMiddleware(options: RealtimeOptions = {}, hooks: SocketHooks = {}): SocketController {
+  const { onFrame } = hooks;
   const config = resolveOptions(options);
   const timers: Timers = options.timers ?? systemTimers;
   // Injected timers without a monotonic clock drive both measures with their one clock.
@@ -509,6 +516,7 @@ export function createSocketMiddleware(options: RealtimeOptions = {}): SocketCon
       lastFrameAt = timers.now();
       lastFrameTick = monotonic();
       pending.push({ data: event.data, at: lastFrameAt });
+      if (onFrame) onFrame(event.data, lastFrameAt);
       if (config.batch) scheduleInbound();
       else flushInbound();
     };

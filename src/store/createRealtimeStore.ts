@@ -24,7 +24,7 @@ export interface RealtimeStoreOptions extends RealtimeOptions {
 
 export function createRealtimeStore(options: RealtimeStoreOptions = {}) {
   const recording = options.record ? createFrameRecorder(options.record === true ? {} : options.record) : undefined;
-  const socket: SocketController = createSocketMiddleware(recording ? recording.withRecordingSocket(options) : options);
+  const socket: SocketController = createSocketMiddleware(options, recording && { onFrame: recording.record });
   const store = configureStore({
     reducer: realtimeReducer,
     preloadedState: options.preloadedState,
@@ -47,7 +47,6 @@ export function createRealtimeStore(options: RealtimeStoreOptions = {}) {
             : [],
         )
         .concat(options.middleware ?? [])
-        .concat(recording ? [recording.middleware] : [])
         .concat(socket.middleware as Middleware),
   });
   // The canvas connects on app load in a browser; never by itself in Node or during SSR.
@@ -56,12 +55,7 @@ export function createRealtimeStore(options: RealtimeStoreOptions = {}) {
     /** Listen to frames of a type ('*' for all); returns the unsubscribe function. */
     on: socket.on,
     /** Close the socket and stop all timers and listeners (tests, hot reload, unmount). */
-    dispose: recording
-      ? () => {
-          socket.dispose();
-          recording.discardWaiting();
-        }
-      : socket.dispose,
+    dispose: socket.dispose,
     /** The frame recorder when `record` is set: `toJSONL()` gives the log to replay. */
     recorder: recording?.recorder as FrameRecorder | undefined,
     /** Live timers, listeners and socket, for leak checks. */
