@@ -29,6 +29,12 @@ function framesPart(state: RealtimeState) {
 }
 
 describe('store.recorder', () => {
+  it('refuses bounds that cannot hold a frame, naming the option', () => {
+    expect(() => makeStore({ record: { maxFrames: 0 } })).toThrow(/record.maxFrames must be a positive integer \(got 0\)/);
+    expect(() => makeStore({ record: { maxFrames: 2.5 } })).toThrow(RangeError);
+    expect(() => makeStore({ record: { maxChars: Number.NaN } })).toThrow(/record.maxChars/);
+  });
+
   it('is there only when asked for', () => {
     const { store } = makeStore();
     stores.push(store);
