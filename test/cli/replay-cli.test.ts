@@ -112,13 +112,18 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** The printed timeline, one line per frame, and the summary after it. */
+function timelineAndSummary(stdout: string) {
+  const [timeline = '', summary = ''] = stdout.split('\n\nSummary\n');
+  return { lines: timeline.split('\n'), summary };
+}
+
 describe.concurrent('canvas-realtime replay', { timeout: 60_000 }, () => {
   it('prints one line per frame and a summary', async () => {
     const { code, stdout, stderr } = await run(['replay', logFile]);
     expect(stderr).toBe('');
     expect(code).toBe(0);
-    const [timeline = '', summary = ''] = stdout.split('\n\nSummary\n');
-    const lines = timeline.split('\n');
+    const { lines, summary } = timelineAndSummary(stdout);
     expect(lines).toHaveLength(FRAMES.length + 1);
     expect(lines[0]).toMatch(/^0\s+2026-01-01T00:00:00\.000Z\s+session\/initialized\s+session s1$/);
     expect(lines[2]).toMatch(/^2\s+2026-01-01T00:00:02\.000Z\s+tasks\/progressReceived\s+/);
@@ -168,8 +173,7 @@ describe.concurrent('canvas-realtime replay', { timeout: 60_000 }, () => {
     const { code, stdout, stderr } = await run(['replay', file]);
     expect(stderr).toBe('');
     expect(code).toBe(0);
-    const [timeline = '', summary = ''] = stdout.split('\n\nSummary\n');
-    const lines = timeline.split('\n');
+    const { lines, summary } = timelineAndSummary(stdout);
     expect(lines).toHaveLength(FRAMES.length + 1);
     expect(lines[0]).toMatch(/^0\s+2026-03-04T08:00:00\.000Z\s+session\/initialized\s+session s1$/);
     expect(lines[2]).toMatch(/^2\s+2026-03-04T08:00:00\.500Z\s+tasks\/progressReceived\s+/);
