@@ -7,7 +7,7 @@
  */
 import type { AgentType } from '../protocol/index.js';
 import { appendBounded, clampPercent } from './bounded.js';
-import { agentAssigned, agentCompleted, agentHandedOff, agentProgressed } from './frameEvents.js';
+import { agentAssigned, agentCompleted, agentHandedOff, agentProgressed, snapshotReceived } from './frameEvents.js';
 import { freeze, freezeDeep, passCaseFor, passReducer, settleArray, TableWork } from './cow.js';
 import { emptyTable, type Table } from './table.js';
 
@@ -132,6 +132,17 @@ export const agentsReducer = passReducer<AgentsState, AgentsPass>({
         handoff_to: frame.handoff_to,
         updatedAt: receivedAt,
       });
+    }),
+    on(snapshotReceived, (pass, { payload: { frame, receivedAt } }) => {
+      // The agents the snapshot lists take its assignment; the others are left as they were.
+      for (const entry of frame.agents) {
+        pass.table.set(entry.agent_type, {
+          ...entry,
+          progress: clampPercent(entry.progress ?? (entry.status === 'completed' ? 100 : 0)),
+          vram_usage: pass.table.peek(entry.agent_type)?.vram_usage,
+          updatedAt: receivedAt,
+        });
+      }
     }),
     on(agentHandedOff, (pass, { payload: { frame, receivedAt } }) => {
       const last = pass.handoffs[pass.handoffs.length - 1];

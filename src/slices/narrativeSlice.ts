@@ -13,7 +13,7 @@ import { pushUnique } from './bounded.js';
 import { startGeneration } from './commands.js';
 import { freeze, freezeDeep, passCaseFor, passReducer, settleArray, TableWork } from './cow.js';
 import { emptyTable, getEntity, type Table } from './table.js';
-import { beatReached, generationCompleted, generationStarted, narrativeProgressed } from './frameEvents.js';
+import { beatReached, generationCompleted, generationStarted, narrativeProgressed, snapshotReceived } from './frameEvents.js';
 
 export interface BeatRecord {
   beat_name: string;
@@ -165,6 +165,19 @@ export const narrativeReducer = passReducer<NarrativeState, NarrativePass>({
       if (frame.total_scenes !== undefined) state.total_scenes = frame.total_scenes;
       if (frame.current_shot !== undefined) state.current_shot = frame.current_shot;
       if (frame.total_shots !== undefined) state.total_shots = frame.total_shots;
+    }),
+    on(snapshotReceived, (pass, { payload: { frame } }) => {
+      const position = frame.narrative;
+      if (!position) return;
+      const { structure_type, scene_id: current_scene, shot_id: current_shot, current_beat } = position;
+      for (const [key, value] of Object.entries({ structure_type, current_scene, current_shot, current_beat })) {
+        if (value !== undefined) (pass.next as unknown as Record<string, unknown>)[key] = value;
+      }
+      if (position.completed_beats !== undefined) {
+        // The server's list is the story so far: it replaces the client's, in its order.
+        pass.completed.length = 0;
+        for (const beat of position.completed_beats) pushUnique(pass.completed, beat);
+      }
     }),
     on(generationStarted, (pass, { payload: { frame } }) => {
       const beatName = frame.emotional_beat;

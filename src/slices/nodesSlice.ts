@@ -9,10 +9,10 @@
  * within one attempt: a Celery retry or redelivery of the same task id starts a new attempt
  * (./attempts.ts), whose progress, step and message replace the old attempt's.
  */
-import { isSafeKey, type AgentType, type CeleryState, type Take } from '../protocol/index.js';
+import { isSafeKey, type AgentType, type CeleryState, type InboundFrameOf, type Take } from '../protocol/index.js';
 import { appendBounded, clampPercent } from './bounded.js';
 import { cancelGeneration, startGeneration } from './commands.js';
-import { commandInvalid, nodesMarkedStale } from './deliveryEvents.js';
+import { commandInvalid, contactLost, nodesMarkedStale } from './deliveryEvents.js';
 import { freeze, freezeDeep, passCaseFor, passReducer, settleArray, TableWork } from './cow.js';
 import { emptyTable, type Table } from './table.js';
 import {
@@ -23,9 +23,11 @@ import {
   generationStarted,
   nodeStateChanged,
   serverErrorReported,
+  snapshotReceived,
   taskProgressReceived,
+  taskStatusReceived,
 } from './frameEvents.js';
-import { startsNewAttempt } from './attempts.js';
+import { startsNewAttempt, TERMINAL_STATE_OF } from './attempts.js';
 import { applyStep } from './steps.js';
 
 export const NODE_STATUSES = ['idle', 'generating', 'completed', 'error', 'cancelled'] as const;
@@ -71,8 +73,18 @@ export interface NodeRecord {
    * since; cleared by the next frame about the node.
    */
   stale?: boolean;
+  /**
+   * Nothing confirmed the run within `staleAfterMs` of a reconnect or restart signal, or the
+   * backend said it never heard of it: the node shows an error ("Lost contact with this run")
+   * and Generate works again. A later frame of the same run brings it back.
+   */
+  lost?: true;
+  /** The project the node belongs to: from the envelope of frames naming it, or a snapshot. */
+  project_id?: string;
   updatedAt: number;
 }
+
+export const LOST_CONTACT_ERROR = 'Lost contact with this run';
 
 export const MAX_PAST_RUNS = 20;
 /** Take ids a node keeps (its newest); the takes table keeps at most MAX_TAKES takes in all. */
@@ -140,6 +152,11 @@ function setStatus(table: NodesTable, node: NodeRecord, status: NodeStatus) {
 
 const FINISHED: ReadonlySet<NodeStatus> = new Set(['completed', 'error', 'cancelled']);
 
+/** Finished, unless only contact was lost: a frame of a lost run is applied and revives it. */
+function isFinishedRun(node: NodeRecord): boolean {
+  return FINISHED.has(node.status) && node.lost === undefined;
+}
+
 function ensureNode(table: NodesTable, nodeId: string, at: number): NodeRecord {
   return (
     table.edit(nodeId) ??
@@ -162,6 +179,29 @@ function ensureNode(table: NodesTable, nodeId: string, at: number): NodeRecord {
 function touch(node: NodeRecord, at: number) {
   node.updatedAt = at;
   if (node.stale) delete node.stale;
+}
+
+/**
+ * touch() for a frame of the node's run: it also brings back a run whose contact was lost. The
+ * frame's own case sets the status and error that follow.
+ */
+function confirm(node: NodeRecord, at: number, projectId: string | undefined) {
+  touch(node, at);
+  if (node.lost) {
+    delete node.lost;
+    node.error = undefined;
+  }
+  if (projectId !== undefined && node.project_id !== projectId) node.project_id = projectId;
+}
+
+function markLost(table: NodesTable, node: NodeRecord, at: number) {
+  setStatus(table, node, 'error');
+  node.lost = true;
+  node.error = LOST_CONTACT_ERROR;
+  node.message = undefined;
+  node.pending = undefined;
+  if (node.stale) delete node.stale;
+  node.updatedAt = at;
 }
 
 type RunMatch = 'current' | 'new' | 'past';
@@ -257,28 +297,108 @@ function clearPendingWithError(table: NodesTable, commandId: string, error: stri
   }
 }
 
+/** task.progress, and a task.status with a Celery state: the same rules. */
+function applyTaskFrame(table: NodesTable, frame: TaskFrame, receivedAt: number) {
+  if (!frame.node_id) return;
+  const node = ensureNode(table, frame.node_id, receivedAt);
+  const run = matchRun(node, frame.task_id);
+  if (run === 'past') return;
+  if (run === 'current' && isFinishedRun(node) && node.task_id === frame.task_id) return;
+  confirm(node, receivedAt, frame.project_id);
+  if (run === 'current' && startsNewAttempt(node.task_state, frame.state)) resetProgress(node);
+  // A late PENDING says nothing about the attempt under way.
+  if (frame.state !== 'PENDING' || node.task_state === undefined) node.task_state = frame.state;
+  setStatus(table, node, statusForCelery(frame.state));
+  if (node.status !== 'generating' || node.pending?.kind === 'start') node.pending = undefined;
+  setProgress(node, frame.progress);
+  if (frame.state === 'SUCCESS') node.progress = 100;
+  applyStep(node, frame);
+  if (frame.message !== undefined) node.message = frame.message;
+  else if (node.status !== 'generating') node.message = undefined;
+  if (frame.state === 'FAILURE') node.error = frame.message ?? 'Generation failed';
+}
+
+type TaskFrame = InboundFrameOf<'task.progress'> | (InboundFrameOf<'task.status'> & { state: CeleryState });
+
+type Snapshot = InboundFrameOf<'project.snapshot'>;
+
+/** A snapshot's figures of the node's run: set as they are (absent ones cleared). */
+const SNAPSHOT_RUN_FIELDS = ['step', 'current_step', 'total_steps', 'message'] as const;
+/** A snapshot's descriptive fields: set when present. */
+const SNAPSHOT_KEPT_FIELDS = ['output_path', 'thumbnail', 'current_take', 'scene_id', 'shot_id', 'emotional_beat'] as const;
+
+/**
+ * The project's part of the state, replaced from a snapshot: the listed nodes take its fields,
+ * and a node of the project shown generating that it does not list leaves `generating` (its run
+ * is retired).
+ */
+function applySnapshot(table: NodesTable, frame: Snapshot, at: number) {
+  const listed = new Set<string>();
+  for (const entry of frame.nodes) {
+    listed.add(entry.node_id);
+    const node = ensureNode(table, entry.node_id, at);
+    confirm(node, at, frame.project_id);
+    if (entry.task_id !== undefined && entry.task_id !== node.task_id) {
+      if (node.task_id !== undefined) addPastRun(node, node.task_id);
+      node.past_task_ids = node.past_task_ids.filter((id) => id !== entry.task_id);
+      node.task_id = entry.task_id;
+    }
+    const status = entry.status;
+    setStatus(table, node, status);
+    if (status === 'idle') retireRun(node);
+    node.task_state = frame.tasks.find((task) => task.task_id === node.task_id)?.state ?? TERMINAL_STATE_OF[status];
+    // A start waits for its own answer; anything else the snapshot settles.
+    if (status !== 'generating' || node.pending?.kind === 'start') node.pending = undefined;
+    resetProgress(node);
+    node.progress = status === 'completed' ? 100 : clampPercent(entry.progress ?? 0);
+    const record = node as unknown as Record<string, unknown>;
+    for (const key of SNAPSHOT_RUN_FIELDS) record[key] = entry[key];
+    for (const key of SNAPSHOT_KEPT_FIELDS) if (entry[key] !== undefined) record[key] = entry[key];
+    if (status === 'error') node.error = entry.error ?? 'Generation failed';
+  }
+  // Oldest first, so each node keeps its newest take ids.
+  for (const take of [...frame.takes].sort((a, b) => a.take_number - b.take_number)) {
+    const node = ensureNode(table, take.node_id, at);
+    node.project_id = frame.project_id;
+    addTakes(node, [take]);
+  }
+  for (const id of [...table.generating]) {
+    if (listed.has(id) || table.peek(id)?.project_id !== frame.project_id) continue;
+    const node = table.edit(id)!;
+    setStatus(table, node, 'idle');
+    retireRun(node);
+    resetProgress(node);
+    node.pending = undefined;
+    touch(node, at);
+  }
+}
+
 const on = passCaseFor<NodesPass>();
 
 /** Every case runs in a copy-on-write pass: one per frame, burst of frames, or command. */
 const CASES = new Map([
   on(taskProgressReceived, (table, { payload: { frame, receivedAt } }) => {
-    if (!frame.node_id) return;
-    const node = ensureNode(table, frame.node_id, receivedAt);
-    const run = matchRun(node, frame.task_id);
-    if (run === 'past') return;
-    if (run === 'current' && FINISHED.has(node.status) && node.task_id === frame.task_id) return;
-    touch(node, receivedAt);
-    if (run === 'current' && startsNewAttempt(node.task_state, frame.state)) resetProgress(node);
-    // A late PENDING says nothing about the attempt under way.
-    if (frame.state !== 'PENDING' || node.task_state === undefined) node.task_state = frame.state;
-    setStatus(table, node, statusForCelery(frame.state));
-    if (node.status !== 'generating' || node.pending?.kind === 'start') node.pending = undefined;
-    setProgress(node, frame.progress);
-    if (frame.state === 'SUCCESS') node.progress = 100;
-    applyStep(node, frame);
-    if (frame.message !== undefined) node.message = frame.message;
-    else if (node.status !== 'generating') node.message = undefined;
-    if (frame.state === 'FAILURE') node.error = frame.message ?? 'Generation failed';
+    applyTaskFrame(table, frame, receivedAt);
+  }),
+  on(taskStatusReceived, (table, { payload: { frame, receivedAt } }) => {
+    if (frame.state !== 'UNKNOWN') {
+      applyTaskFrame(table, frame as TaskFrame, receivedAt);
+      return;
+    }
+    // The backend never heard of the task (or forgot it in a restart): its run is lost now.
+    // task.status may not name the node (the backend forgot the task): a scan, for a rare frame.
+    const nodeId = frame.node_id ?? table.ids().find((id) => table.peek(id)?.task_id === frame.task_id);
+    const node = nodeId === undefined ? undefined : table.peek(nodeId);
+    if (node?.task_id === frame.task_id && node.status === 'generating') markLost(table, table.edit(nodeId!)!, receivedAt);
+  }),
+  on(snapshotReceived, (table, { payload: { frame, receivedAt } }) => {
+    applySnapshot(table, frame, receivedAt);
+  }),
+  on(contactLost, (table, { payload }) => {
+    for (const id of payload.nodeIds) {
+      const node = table.peek(id);
+      if (node?.status === 'generating' && node.stale) markLost(table, table.edit(id)!, payload.at);
+    }
   }),
   on(nodeStateChanged, (table, { payload: { frame, receivedAt } }) => {
     const node = ensureNode(table, frame.node_id, receivedAt);
@@ -286,12 +406,12 @@ const CASES = new Map([
     // A "generating" frame naming a task whose run already finished is a late one (sent
     // before the SUCCESS/FAILURE/REVOKED it was overtaken by): it must not reopen the run.
     const lateForFinishedRun =
-      run === 'current' && frame.task_id !== undefined && frame.status === 'generating' && FINISHED.has(node.status);
+      run === 'current' && frame.task_id !== undefined && frame.status === 'generating' && isFinishedRun(node);
     if (run === 'past' || lateForFinishedRun) {
       if (addTakes(node, frame.takes)) node.updatedAt = receivedAt;
       return;
     }
-    touch(node, receivedAt);
+    confirm(node, receivedAt, frame.project_id);
     // The backend's word on the node: authoritative within the current run.
     setStatus(table, node, frame.status);
     if (frame.status !== 'generating') node.pending = undefined;
@@ -316,8 +436,8 @@ const CASES = new Map([
   on(generationStarted, (table, { payload: { frame, receivedAt } }) => {
     const node = ensureNode(table, frame.node_id, receivedAt);
     const run = matchRun(node, frame.task_id);
-    if (run === 'past' || (run === 'current' && FINISHED.has(node.status))) return;
-    touch(node, receivedAt);
+    if (run === 'past' || (run === 'current' && isFinishedRun(node))) return;
+    confirm(node, receivedAt, frame.project_id);
     setStatus(table, node, 'generating');
     node.pending = undefined;
     node.message ??= 'Starting generation...';
@@ -330,7 +450,7 @@ const CASES = new Map([
     if (addTakes(node, frame.takes)) node.updatedAt = receivedAt;
     const run = matchRun(node, frame.task_id);
     if (run === 'past') return;
-    touch(node, receivedAt);
+    confirm(node, receivedAt, frame.project_id);
     setStatus(table, node, 'completed');
     node.pending = undefined;
     node.progress = 100;
@@ -347,7 +467,7 @@ const CASES = new Map([
     const run = matchRun(node, frame.task_id);
     if (run === 'past') return;
     if (run === 'current' && node.status === 'completed') return;
-    touch(node, receivedAt);
+    confirm(node, receivedAt, frame.project_id);
     setStatus(table, node, 'error');
     node.pending = undefined;
     node.error = frame.error;
@@ -365,8 +485,10 @@ const CASES = new Map([
     // command (commands/invalid); nothing is recorded for it here.
     if (!isSafeKey(payload.nodeId)) return;
     const node = ensureNode(table, payload.nodeId, payload.requestedAt);
-    touch(node, payload.requestedAt);
+    // A command is not the backend's word: a stale run stays stale (and may still be lost).
+    node.updatedAt = payload.requestedAt;
     node.pending = { kind: 'start', commandId: payload.commandId, requestedAt: payload.requestedAt };
+    if (payload.projectId) node.project_id = payload.projectId;
     if (payload.context?.scene_id) node.scene_id = payload.context.scene_id;
     if (payload.context?.shot_id) node.shot_id = payload.context.shot_id;
     if (payload.context?.emotional_beat) node.emotional_beat = payload.context.emotional_beat;
@@ -374,7 +496,7 @@ const CASES = new Map([
   on(cancelGeneration, (table, { payload }) => {
     if (!isSafeKey(payload.nodeId)) return;
     const node = ensureNode(table, payload.nodeId, payload.requestedAt);
-    touch(node, payload.requestedAt);
+    node.updatedAt = payload.requestedAt;
     node.pending = { kind: 'cancel', commandId: payload.commandId, requestedAt: payload.requestedAt };
   }),
   on(commandInvalid, (table, { payload }) => {

@@ -12,7 +12,14 @@ import { disconnect, subscribeProject, unsubscribeProject } from './commands.js'
 import { sessionCreated, sessionLoaded } from './deliveryEvents.js';
 import { freezeDeep, passReducer, type PassCase } from './cow.js';
 import { copyCaseFor, copyCases } from './ingestCases.js';
-import { FRAME_ACTION_TYPES, replayGapReported, sessionInitialized, sessionRestored, type FrameAction } from './frameEvents.js';
+import {
+  FRAME_ACTION_TYPES,
+  replayGapReported,
+  sessionInitialized,
+  sessionRestored,
+  snapshotReceived,
+  type FrameAction,
+} from './frameEvents.js';
 import { isSafeKey } from '../protocol/index.js';
 
 export interface SeqGap {
@@ -33,12 +40,18 @@ export interface SyncState {
   subscriptions: string[];
   /** Last seq applied per project. */
   lastSeq: Record<string, number>;
+  /**
+   * Positions read back from storage (a reload) with no state behind them: never used to drop
+   * events, only kept (and stored again) until the project's state is rebuilt. `lastSeq` holds
+   * only positions whose state this store holds (frames or a snapshot applied, or preloaded).
+   */
+  storedLastSeq: Record<string, number>;
   gaps: SeqGap[];
 }
 
 export const MAX_GAPS = 50;
 
-export const initialSyncState: SyncState = freezeDeep({ subscriptions: [], lastSeq: {}, gaps: [] });
+export const initialSyncState: SyncState = freezeDeep({ subscriptions: [], lastSeq: {}, storedLastSeq: {}, gaps: [] });
 
 /** One pass of frames (a frame, or a burst) over the sync state: plain copies, made on write. */
 class SyncPass {
@@ -57,6 +70,11 @@ class SyncPass {
 
   setLastSeq(projectId: string, seq: number) {
     if (this.next.lastSeq[projectId] === seq) return;
+    // The project's state is being built here: a stored position of it is now superseded.
+    if (this.next.lastSeq[projectId] === undefined && projectId in this.next.storedLastSeq) {
+      const { [projectId]: _superseded, ...rest } = this.next.storedLastSeq;
+      this.next.storedLastSeq = rest;
+    }
     if (!this.lastSeqCopied) {
       this.lastSeqCopied = true;
       this.next.lastSeq = { ...this.base.lastSeq };
@@ -75,7 +93,7 @@ class SyncPass {
   commit(): SyncState {
     const { base, next } = this;
     if (this.lastSeqCopied && sameRecord(next.lastSeq, base.lastSeq)) next.lastSeq = base.lastSeq;
-    if (next.sessionId === base.sessionId && next.resumeToken === base.resumeToken && next.lastSeq === base.lastSeq && next.gaps === base.gaps) {
+    if (next.sessionId === base.sessionId && next.resumeToken === base.resumeToken && next.lastSeq === base.lastSeq && next.gaps === base.gaps && next.storedLastSeq === base.storedLastSeq) {
       return base;
     }
     return freezeDeep(next);
@@ -99,6 +117,11 @@ const onFrame: PassCase<SyncPass> = (pass, a) => {
     if (session.resume_token !== undefined) pass.next.resumeToken = session.resume_token;
     // A new session numbers events afresh; only a restored one continues the old positions.
     if (!restored) pass.resetLastSeq();
+    return;
+  }
+  if (snapshotReceived.match(action)) {
+    // Not seq-numbered: the snapshot includes the project's events up to at_seq, lower or not.
+    pass.setLastSeq(action.payload.frame.project_id, action.payload.frame.at_seq);
     return;
   }
   if (replayGapReported.match(action)) {
@@ -136,11 +159,13 @@ const commandCases = copyCases<SyncState>([
     state.sessionId ??= payload.sessionId;
     state.resumeToken ??= payload.resumeToken;
     for (const projectId of payload.subscriptions) if (isSafeKey(projectId)) state.subscriptions = withItem(state.subscriptions, projectId);
-    let lastSeq: Record<string, number> | undefined;
+    // A stored position without its state must not make the client skip events: it is kept
+    // aside (storedLastSeq), and the project subscribes for a snapshot or a replay from 0.
+    let stored: Record<string, number> | undefined;
     for (const [projectId, seq] of Object.entries(payload.lastSeq)) {
-      if (isSafeKey(projectId) && state.lastSeq[projectId] === undefined) (lastSeq ??= { ...state.lastSeq })[projectId] = seq;
+      if (isSafeKey(projectId) && state.lastSeq[projectId] === undefined) (stored ??= { ...state.storedLastSeq })[projectId] = seq;
     }
-    if (lastSeq) state.lastSeq = lastSeq;
+    if (stored) state.storedLastSeq = stored;
   }),
   on(sessionCreated, (state, { payload }) => {
     state.sessionId = payload.sessionId;

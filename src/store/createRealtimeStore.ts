@@ -65,3 +65,4 @@ export function createRealtimeStore(options: RealtimeStoreOptions = {}) {
 
 export type RealtimeStore = ReturnType<typeof createRealtimeStore>;
 export type RealtimeDispatch = RealtimeStore['dispatch'];
+
