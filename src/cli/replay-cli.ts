@@ -30,7 +30,7 @@ let lib: typeof import('../index.js');
 
 const USAGE = `Usage: canvas-realtime replay [options] <file.jsonl | ->
 
-Replays a JSONL log of inbound frames (or a recording, store.recorder.toJSONL()) through the
+Replays a JSONL log of inbound frames (or a recording, recorder.toJSONL()) through the
 canvas-realtime store and prints a timeline:
 one line per frame (index, receive time, action, what changed), then a summary of the final
 state. Use "-" to read the log from stdin.

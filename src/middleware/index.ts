@@ -4,4 +4,10 @@ export * from './storage.js';
 export * from './options.js';
 export * from './listeners.js';
 export * from './socketMiddleware.js';
-export { DEFAULT_RECORD_MAX_CHARS, DEFAULT_RECORD_MAX_FRAMES, type FrameRecorder, type FrameRecorderOptions } from './recorder.js';
+export {
+  createFrameRecorder,
+  DEFAULT_RECORD_MAX_CHARS,
+  DEFAULT_RECORD_MAX_FRAMES,
+  type FrameRecorder,
+  type FrameRecorderOptions,
+} from './recorder.js';

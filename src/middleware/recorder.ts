@@ -1,7 +1,9 @@
 /**
- * The frame recorder behind the store's `record` option: the last inbound frames, as they
- * arrived, with their receive times, for a bug report or a test (`store.recorder.toJSONL()`, then
+ * A frame recorder, given to a store as its `recorder` option: the last inbound frames, as they
+ * arrived, with their receive times, for a bug report or a test (`recorder.toJSONL()`, then
  * `replayFrames` or `canvas-realtime replay`). Line format: src/protocol/recordedLine.ts.
+ * Created by the application, not by the store, so that an application that records nothing
+ * ships none of it (the core bundle's budget, test/bench/bundle.test.ts).
  *
  * The socket middleware hands it each frame's raw data with the receive time it reduces the frame
  * with (its `onFrame` hook), so a replay gives the same state, not one a clock read a microsecond
@@ -19,7 +21,6 @@ export interface FrameRecorderOptions {
   maxChars?: number;
 }
 
-/** What the store exposes as `store.recorder`. */
 export interface FrameRecorder {
   /** The recording, oldest frame first, one JSONL line per frame (empty when none). */
   toJSONL(): string;
@@ -29,11 +30,7 @@ export interface FrameRecorder {
   readonly evicted: number;
   /** Forgets every recorded frame. */
   clear(): void;
-}
-
-export interface RecorderWiring {
-  recorder: FrameRecorder;
-  /** The socket middleware's `onFrame` hook: one call per inbound frame, in arrival order. */
+  /** Called by the store for each inbound frame, in arrival order (the socket middleware's `onFrame`). */
   record(raw: unknown, receivedAt: number): void;
 }
 
@@ -46,11 +43,11 @@ function sizeOf(data: unknown): number {
   return 0;
 }
 
-export function createFrameRecorder(options: FrameRecorderOptions = {}): RecorderWiring {
+export function createFrameRecorder(options: FrameRecorderOptions = {}): FrameRecorder {
   const maxFrames = options.maxFrames ?? DEFAULT_RECORD_MAX_FRAMES;
   const maxChars = options.maxChars ?? DEFAULT_RECORD_MAX_CHARS;
-  if (!(Number.isInteger(maxFrames) && maxFrames >= 1)) throw new RangeError(`record.maxFrames must be a positive integer (got ${maxFrames})`);
-  if (!(Number.isFinite(maxChars) && maxChars >= 0)) throw new RangeError(`record.maxChars must be a number >= 0 (got ${maxChars})`);
+  if (!(Number.isInteger(maxFrames) && maxFrames >= 1)) throw new RangeError(`maxFrames must be a positive integer (got ${maxFrames})`);
+  if (!(Number.isFinite(maxChars) && maxChars >= 0)) throw new RangeError(`maxChars must be a number >= 0 (got ${maxChars})`);
 
   // Recorded frames, oldest first: a queue with a moving head, compacted now and then.
   let data: unknown[] = [];
@@ -78,7 +75,8 @@ export function createFrameRecorder(options: FrameRecorderOptions = {}): Recorde
     while (data.length - head > 1 && (data.length - head > maxFrames || chars > maxChars)) dropOldest();
   }
 
-  const recorder: FrameRecorder = {
+  return {
+    record,
     toJSONL() {
       const lines: string[] = [];
       for (let i = head; i < data.length; i++) lines.push(encodeRecordedLine(data[i], times[i]!));
@@ -98,6 +96,4 @@ export function createFrameRecorder(options: FrameRecorderOptions = {}): Recorde
       evicted = 0;
     },
   };
-
-  return { recorder, record };
 }

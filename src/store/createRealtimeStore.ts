@@ -6,7 +6,7 @@ import { configureStore, type Middleware } from '@reduxjs/toolkit';
 import { isProduction } from '../env.js';
 import { createSocketMiddleware, type SocketController } from '../middleware/socketMiddleware.js';
 import { isBrowser, type RealtimeOptions } from '../middleware/options.js';
-import { createFrameRecorder, type FrameRecorder, type FrameRecorderOptions } from '../middleware/recorder.js';
+import type { FrameRecorder } from '../middleware/recorder.js';
 import { connect, realtimeReducer, type RealtimeState } from '../slices/index.js';
 import { createSerializableChangesCheck } from './serializableCheck.js';
 
@@ -16,15 +16,15 @@ export interface RealtimeStoreOptions extends RealtimeOptions {
   /** Extra middleware, run after the built-in ones and before the socket middleware. */
   middleware?: Middleware[];
   /**
-   * Record the last inbound frames with their receive times (`store.recorder.toJSONL()`), for
-   * bug reports and tests: true for the default bounds, or the bounds. Default off.
+   * Records the inbound frames with their receive times, for bug reports and tests: a recorder
+   * from `createFrameRecorder({ maxFrames, maxChars })`, also reachable as `store.recorder`.
    */
-  record?: boolean | FrameRecorderOptions;
+  recorder?: FrameRecorder;
 }
 
 export function createRealtimeStore(options: RealtimeStoreOptions = {}) {
-  const recording = options.record ? createFrameRecorder(options.record === true ? {} : options.record) : undefined;
-  const socket: SocketController = createSocketMiddleware(options, recording && { onFrame: recording.record });
+  const { recorder } = options;
+  const socket: SocketController = createSocketMiddleware(options, recorder && { onFrame: recorder.record });
   const store = configureStore({
     reducer: realtimeReducer,
     preloadedState: options.preloadedState,
@@ -56,8 +56,8 @@ export function createRealtimeStore(options: RealtimeStoreOptions = {}) {
     on: socket.on,
     /** Close the socket and stop all timers and listeners (tests, hot reload, unmount). */
     dispose: socket.dispose,
-    /** The frame recorder when `record` is set: `toJSONL()` gives the log to replay. */
-    recorder: recording?.recorder as FrameRecorder | undefined,
+    /** The `recorder` option's recorder, when given: `toJSONL()` gives the log to replay. */
+    recorder,
     /** Live timers, listeners and socket, for leak checks. */
     resources: socket.resources,
   });

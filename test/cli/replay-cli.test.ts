@@ -165,7 +165,7 @@ describe.concurrent('canvas-realtime replay', { timeout: 60_000 }, () => {
     expect(states[8]?.nodes.entities.n1?.status).toBe('completed');
   });
 
-  it('replays a recording (store.recorder.toJSONL()) at its receive times, bad frames included', async () => {
+  it('replays a recording (recorder.toJSONL()) at its receive times, bad frames included', async () => {
     const base = Date.UTC(2026, 2, 4, 8, 0, 0);
     const recording = [...FRAMES.map((frame) => JSON.stringify(frame)), 'not json'].map((text, i) => encodeRecordedLine(text, base + i * 250));
     const file = join(dir, 'recording.jsonl');

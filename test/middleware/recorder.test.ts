@@ -1,9 +1,17 @@
 /**
- * The store's `record` option: a bounded recording of the inbound frames, as they arrived, with
+ * The store's `recorder` option (createFrameRecorder): a bounded recording of the inbound frames, as they arrived, with
  * their receive times, that replayFrames replays into the state the live store had.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect, replayFrames, replayTimeline, withPlainTables, type RealtimeState, type RealtimeStoreOptions } from '../../src/index.js';
+import {
+  connect,
+  createFrameRecorder,
+  replayFrames,
+  replayTimeline,
+  withPlainTables,
+  type FrameRecorderOptions,
+  type RealtimeState,
+} from '../../src/index.js';
 import { fixtureLines } from '../support/fixtures.js';
 import { fakeWebSocket, makeStore } from './helpers.js';
 
@@ -12,9 +20,9 @@ afterEach(() => {
   for (const store of stores.splice(0)) store.dispose();
 });
 
-function recordingStore(record: RealtimeStoreOptions['record'] = true) {
+function recordingStore(bounds: FrameRecorderOptions = {}) {
   const fake = fakeWebSocket();
-  const test = makeStore({ WebSocket: fake.WebSocket, record });
+  const test = makeStore({ WebSocket: fake.WebSocket, recorder: createFrameRecorder(bounds) });
   stores.push(test.store);
   test.store.dispatch(connect());
   fake.last().open();
@@ -30,9 +38,9 @@ function framesPart(state: RealtimeState) {
 
 describe('store.recorder', () => {
   it('refuses bounds that cannot hold a frame, naming the option', () => {
-    expect(() => makeStore({ record: { maxFrames: 0 } })).toThrow(/record.maxFrames must be a positive integer \(got 0\)/);
-    expect(() => makeStore({ record: { maxFrames: 2.5 } })).toThrow(RangeError);
-    expect(() => makeStore({ record: { maxChars: Number.NaN } })).toThrow(/record.maxChars/);
+    expect(() => createFrameRecorder({ maxFrames: 0 })).toThrow(/maxFrames must be a positive integer \(got 0\)/);
+    expect(() => createFrameRecorder({ maxFrames: 2.5 })).toThrow(RangeError);
+    expect(() => createFrameRecorder({ maxChars: Number.NaN })).toThrow(/maxChars must/);
   });
 
   it('is there only when asked for', () => {
