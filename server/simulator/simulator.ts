@@ -4,11 +4,14 @@
  * that arrives from elsewhere (structure changes, Git commits, narrative progress).
  * Deterministic for a seed; `speed` scales every delay (2 = twice as fast).
  */
+import { randomBytes } from 'node:crypto';
 import type { OutboundFrameOf } from '../../src/protocol/index.js';
 import type { EventBus } from '../bus/types.js';
 import type { CommandContext } from '../gateway.js';
 import { planGeneration, type Frame, type Plan } from './plan.js';
 import { seededRandom } from './random.js';
+
+export const NOTHING_TO_CANCEL = 'Nothing to cancel: no run of this node is known';
 
 export interface SimulatorOptions {
   bus: EventBus;
@@ -18,6 +21,11 @@ export interface SimulatorOptions {
   failureRate?: number;
   /** Publish background project activity (structure.changed, git.*) every this many ms at speed 1; 0 = never. Default 9000. */
   ambientEveryMs?: number;
+  /**
+   * Part of every task and take id (see PlanOptions.boot). Default: random per simulator, so ids
+   * differ across server restarts even for the same seed; tests pin it for deterministic ids.
+   */
+  boot?: string;
   log?: (message: string) => void;
 }
 
@@ -40,6 +48,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
   const seed = options.seed ?? 2026;
   const speed = options.speed ?? 1;
   const log = options.log ?? (() => {});
+  const boot = options.boot ?? randomBytes(3).toString('hex');
   const runs = new Map<string, Run>();
   const runCounts = new Map<string, number>();
   const projects = new Set<string>();
@@ -72,12 +81,14 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     run.timer = setTimeout(() => step(nodeId), next ? next.delayMs / speed : 0);
   }
 
-  function cancel(nodeId: string) {
+  /** Stops the node's run (REVOKED); false when it runs nothing for the node. */
+  function cancel(nodeId: string): boolean {
     const run = runs.get(nodeId);
-    if (!run) return;
+    if (!run) return false;
     clearTimeout(run.timer);
     runs.delete(nodeId);
     void publish(run.projectId, { type: 'task.progress', task_id: run.plan.task_id, node_id: nodeId, state: 'REVOKED', message: 'Cancelled by the user' });
+    return true;
   }
 
   const ambientEvery = options.ambientEveryMs ?? 9_000;
@@ -113,7 +124,11 @@ export function createSimulator(options: SimulatorOptions): Simulator {
       if (stopped) return;
       projects.add(context.projectId);
       if (frame.type === 'cancel_generation') {
-        cancel(frame.node_id);
+        // A cancel for a run this worker does not have (it finished, or died with a previous
+        // process) is answered, never ignored: a client would show "Cancelling..." forever.
+        if (!cancel(frame.node_id)) {
+          void publish(context.projectId, { type: 'node.state_changed', node_id: frame.node_id, status: 'idle', message: NOTHING_TO_CANCEL });
+        }
         return;
       }
       // A new start for a node already running replaces that run.
@@ -122,7 +137,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
       runCounts.set(frame.node_id, run);
       const plan = planGeneration(
         { node_id: frame.node_id, params: frame.params as never, context: frame.context, command_id: frame.command_id },
-        { seed, run, failureRate: options.failureRate },
+        { seed, run, failureRate: options.failureRate, boot },
       );
       runs.set(frame.node_id, { plan, projectId: context.projectId, index: 0 });
       log(`simulator: ${frame.node_id} run ${run} -> ${plan.outcome} (${plan.frames.length} frames)`);
