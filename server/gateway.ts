@@ -29,11 +29,15 @@ import {
   type OutboundFrameOf,
 } from '../src/protocol/index.js';
 import type { BusEvent, EventBus, SessionRecord } from './bus/types.js';
+import { getEntity, type NodeRecord } from '../src/slices/index.js';
+import { createProjectStates, type ProjectStates } from './state/projectStates.js';
 
 export interface CommandContext {
   sessionId: string;
   /** The project the command names, else the session's first subscription, else 'default'. */
   projectId: string;
+  /** On a cancel: the node's running task as the gateway knows it (see BusCommand). */
+  runningTaskId?: string;
 }
 
 export interface GatewayOptions {
@@ -74,6 +78,8 @@ export interface GatewayOptions {
   log?: (message: string) => void;
 }
 
+export const NOTHING_TO_CANCEL = 'Nothing to cancel: no run of this node is known';
+
 export interface Gateway {
   instanceId: string;
   /** The port it listens on (after `ready`). */
@@ -84,6 +90,8 @@ export interface Gateway {
   shutdown(reason?: string): Promise<void>;
   /** Abrupt: terminate every socket (clients see 1006), as a killed process would. */
   terminate(): Promise<void>;
+  /** What the gateway knows of each project (snapshots, task status, cancels). */
+  projectStates: ProjectStates;
   /** With `noServer`: hands an HTTP upgrade to this gateway (refused once it is shutting down). */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
 }
@@ -150,7 +158,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     send(client, { type: 'error', code, message, ...(commandId && { command_id: commandId }), timestamp: new Date().toISOString() });
   }
 
+  const projectStates = createProjectStates({ bus, log });
+
   const unsubscribeBus = bus.subscribe((event) => {
+    projectStates.observe(event);
     for (const client of clients) {
       const sub = client.subscriptions.get(event.project_id);
       if (!sub) continue;
@@ -172,6 +183,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   // client's session is written again so that its next reconnect resumes it.
   const offReset = bus.onReset?.(() => {
     log('gateway: the bus lost its data; moving every subscription onto the new numbering');
+    projectStates.reset();
     for (const client of clients) enqueue(client, () => resync(client));
   });
 
@@ -179,6 +191,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   // never delivered live. Each subscription buffers live events from now on, catches up from
   // history after what it was sent, then delivers the buffer.
   const offReconnect = bus.onReconnect?.(() => {
+    projectStates.resync();
     for (const client of clients) {
       const projects = Array.from(client.subscriptions, ([projectId, sub]) => {
         sub.buffering ??= [];
@@ -315,6 +328,12 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
     const projectId = frame.project_id ?? client.subscriptions.keys().next().value ?? 'default';
     const context: CommandContext = { sessionId: client.sessionId ?? '', projectId };
+    let answer: Record<string, unknown> | undefined;
+    if (frame.type === 'cancel_generation') {
+      const node = getEntity((await projectStates.read(projectId)).state.nodes, frame.node_id);
+      if (node?.status === 'generating' && node.task_id !== undefined) context.runningTaskId = node.task_id;
+      else answer = answerToCancelOfNoRun(node, frame.node_id, projectId);
+    }
     // Handed to the workers before the ack: a gateway that dies in between leaves the command
     // in the client's outbox, and its resend is acked `duplicate` without running twice.
     options.onCommand?.(frame, context);
@@ -323,6 +342,33 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (received === 0 && !options.onCommand) log(`gateway: no worker received ${frame.type} ${commandId ?? ''} (is a worker running?)`);
     }
     ack('accepted');
+    if (answer) send(client, answer);
+  }
+
+  /**
+   * A cancel for a node with no running task is answered, never with silence (a client would
+   * show "Cancelling..." forever): with the run's final status when the node's last run is known
+   * and finished, else "idle, nothing to cancel". Sent to the asking client only, after the ack,
+   * without a seq (it is no event of the project). The cancel still goes to the workers: a run
+   * started a moment ago may not have published anything yet, and a worker revokes it then.
+   */
+  function answerToCancelOfNoRun(node: NodeRecord | undefined, nodeId: string, projectId: string): Record<string, unknown> {
+    const timestamp = new Date().toISOString();
+    if (node && node.task_id !== undefined && node.status !== 'idle') {
+      return {
+        type: 'node.state_changed',
+        project_id: projectId,
+        node_id: node.node_id,
+        task_id: node.task_id,
+        status: node.status,
+        message: 'Nothing to cancel: this run already finished',
+        ...(node.error !== undefined && { error: node.error }),
+        ...(node.output_path !== undefined && { output_path: node.output_path }),
+        ...(node.thumbnail !== undefined && { thumbnail: node.thumbnail }),
+        timestamp,
+      };
+    }
+    return { type: 'node.state_changed', project_id: projectId, node_id: nodeId, status: 'idle', message: NOTHING_TO_CANCEL, timestamp };
   }
 
   function tooFast(client: Client): boolean {
@@ -433,6 +479,7 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   return {
     instanceId,
+    projectStates,
     ready,
     port() {
       if (options.noServer) return 0;

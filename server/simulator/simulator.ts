@@ -5,13 +5,13 @@
  * Deterministic for a seed; `speed` scales every delay (2 = twice as fast).
  */
 import { randomBytes } from 'node:crypto';
-import type { OutboundFrameOf } from '../../src/protocol/index.js';
+import { isSafeKey, type OutboundFrameOf } from '../../src/protocol/index.js';
 import type { EventBus } from '../bus/types.js';
 import type { CommandContext } from '../gateway.js';
 import { planGeneration, type Frame, type Plan } from './plan.js';
 import { seededRandom } from './random.js';
 
-export const NOTHING_TO_CANCEL = 'Nothing to cancel: no run of this node is known';
+export const LOST_RUN_REVOKED = 'Cancelled: this run was lost when the worker restarted';
 
 export interface SimulatorOptions {
   bus: EventBus;
@@ -124,10 +124,11 @@ export function createSimulator(options: SimulatorOptions): Simulator {
       if (stopped) return;
       projects.add(context.projectId);
       if (frame.type === 'cancel_generation') {
-        // A cancel for a run this worker does not have (it finished, or died with a previous
-        // process) is answered, never ignored: a client would show "Cancelling..." forever.
-        if (!cancel(frame.node_id)) {
-          void publish(context.projectId, { type: 'node.state_changed', node_id: frame.node_id, status: 'idle', message: NOTHING_TO_CANCEL });
+        // A cancel of a run the gateway saw running that this worker does not have (it died
+        // with a previous process) ends that run for everyone: its REVOKED. A node the gateway
+        // knew no run of was answered by the gateway itself.
+        if (!cancel(frame.node_id) && typeof context.runningTaskId === 'string' && isSafeKey(context.runningTaskId)) {
+          void publish(context.projectId, { type: 'task.progress', task_id: context.runningTaskId, node_id: frame.node_id, state: 'REVOKED', message: LOST_RUN_REVOKED });
         }
         return;
       }

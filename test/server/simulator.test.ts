@@ -424,11 +424,17 @@ describe('createSimulator', () => {
     expect(seen.events.slice(revoked).every((e) => e.frame.node_id !== 'node-1')).toBe(true);
   });
 
-  it('cancelling a node it runs nothing for answers with node.state_changed idle (a run lost in a restart is retired, never left spinning)', async () => {
+  it('cancelling a node that is not running publishes nothing (the gateway answers the client)', () => {
     const { seen, simulator } = setup();
     simulator.handleCommand(cancel('idle-node'), context);
+    expect(seen.events).toEqual([]);
+  });
+
+  it('a cancel of a run the gateway saw running that this worker does not have (lost in a restart) publishes its REVOKED', async () => {
+    const { seen, simulator } = setup();
+    simulator.handleCommand(cancel('lost-node'), { ...context, runningTaskId: 'celery-old-1' });
     const answer = await seen.until((events) => events[0]?.frame, 'the answer');
-    expect(answer).toMatchObject({ type: 'node.state_changed', node_id: 'idle-node', status: 'idle', message: 'Nothing to cancel: no run of this node is known', project_id: 'proj-1' });
+    expect(answer).toMatchObject({ type: 'task.progress', task_id: 'celery-old-1', node_id: 'lost-node', state: 'REVOKED', project_id: 'proj-1' });
     expect(parseFrame(JSON.stringify(answer))).toMatchObject({ ok: true, kind: 'event' });
     expect(seen.events).toHaveLength(1);
   });
@@ -482,8 +488,7 @@ describe('createSimulator', () => {
     expect(seen.events).toEqual([]); // no project seen yet
     simulator.handleCommand(cancel('nothing'), { sessionId: 's', projectId: 'proj-amb' });
     vi.advanceTimersByTime(4_000);
-    // The first event answers the cancel of a run it does not have; then the ambient activity.
-    const ambient = seen.events.map((e) => e.frame).filter((frame) => frame.type !== 'node.state_changed');
+    const ambient = seen.events.map((e) => e.frame);
     expect(ambient).toHaveLength(4);
     for (const frame of ambient) {
       expect(['structure.changed', 'git.commit']).toContain(frame.type);
