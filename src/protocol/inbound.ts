@@ -7,7 +7,15 @@
  * tolerated and dropped, and `__proto__` keys never survive into state.
  */
 import * as v from 'valibot';
-import { CAPABILITIES, STRUCTURE_TYPES, type Capability } from './vocabulary.js';
+import {
+  AGENT_TYPES,
+  CAPABILITIES,
+  SNAPSHOT_AGENT_STATUSES,
+  SNAPSHOT_NODE_STATUSES,
+  STRUCTURE_TYPES,
+  TASK_STATUS_STATES,
+  type Capability,
+} from './vocabulary.js';
 import { isSafeKey } from './safety.js';
 import {
   Agent,
@@ -320,6 +328,93 @@ export const ReplayGapSchema = v.object({
   to_seq: Count,
 });
 
+/** Bounds of a project.snapshot (docs/PROTOCOL.md): the server caps it, the client checks. */
+export const SNAPSHOT_LIMITS = { nodes: 2_000, tasks: 500, takesPerNode: 8, agents: AGENT_TYPES.length } as const;
+
+export const SnapshotNodeSchema = v.object({
+  node_id: IdSchema,
+  status: v.picklist(SNAPSHOT_NODE_STATUSES),
+  task_id: v.optional(IdSchema),
+  progress: v.optional(Percent),
+  step: v.optional(ShortText),
+  current_step: v.optional(Count),
+  total_steps: v.optional(Count),
+  message: v.optional(Text),
+  error: v.optional(Text),
+  thumbnail: v.optional(Url),
+  output_path: v.optional(Url),
+  current_take: v.optional(Count),
+  scene_id: v.optional(IdSchema),
+  shot_id: v.optional(IdSchema),
+  emotional_beat: v.optional(ShortText),
+});
+
+export const SnapshotTaskSchema = v.object({
+  task_id: IdSchema,
+  node_id: v.optional(IdSchema),
+  state: CeleryState,
+  progress: v.optional(Percent),
+  message: v.optional(Text),
+  step: v.optional(ShortText),
+  current_step: v.optional(Count),
+  total_steps: v.optional(Count),
+  attempt: v.optional(Count),
+});
+
+export const SnapshotTakeSchema = v.object({ ...TakeSchema.entries, node_id: IdSchema });
+
+export const SnapshotAgentSchema = v.object({
+  agent_type: Agent,
+  status: v.picklist(SNAPSHOT_AGENT_STATUSES),
+  task_id: v.optional(IdSchema),
+  node_id: v.optional(IdSchema),
+  current_task: v.optional(Text),
+  progress: v.optional(Percent),
+});
+
+export const SnapshotNarrativeSchema = v.object({
+  structure_type: v.optional(v.picklist(STRUCTURE_TYPES)),
+  scene_id: v.optional(IdSchema),
+  shot_id: v.optional(IdSchema),
+  current_beat: v.optional(v.pipe(ShortText, v.check(isSafeKey, 'current_beat must be a usable key'))),
+  completed_beats: v.optional(
+    v.pipe(v.array(v.pipe(ShortText, v.check(isSafeKey, 'a beat must be a usable key'))), v.maxLength(1_000)),
+  ),
+});
+
+/**
+ * Extension (`snapshot`): the project's current state, sent on subscribe when the client has no
+ * state for it or its position cannot be replayed. Not seq-numbered: `at_seq` is the last event
+ * it includes.
+ */
+export const ProjectSnapshotSchema = v.object({
+  type: v.literal('project.snapshot'),
+  ...Envelope,
+  project_id: IdSchema,
+  at_seq: Count,
+  nodes: v.pipe(v.array(SnapshotNodeSchema), v.maxLength(SNAPSHOT_LIMITS.nodes)),
+  tasks: v.pipe(v.array(SnapshotTaskSchema), v.maxLength(SNAPSHOT_LIMITS.tasks)),
+  takes: v.pipe(v.array(SnapshotTakeSchema), v.maxLength(SNAPSHOT_LIMITS.nodes * SNAPSHOT_LIMITS.takesPerNode)),
+  agents: v.pipe(v.array(SnapshotAgentSchema), v.maxLength(SNAPSHOT_LIMITS.agents)),
+  narrative: v.optional(SnapshotNarrativeSchema),
+});
+
+/** Extension (`task_status`): the answer to query_tasks, one per asked task id. */
+export const TaskStatusSchema = v.object({
+  type: v.literal('task.status'),
+  ...Envelope,
+  task_id: IdSchema,
+  state: v.picklist(TASK_STATUS_STATES),
+  node_id: v.optional(IdSchema),
+  progress: v.optional(Percent),
+  message: v.optional(Text),
+  step: v.optional(ShortText),
+  current_step: v.optional(Count),
+  total_steps: v.optional(Count),
+  result: v.optional(Json),
+  attempt: v.optional(Count),
+});
+
 export const INBOUND_SCHEMAS = {
   'system.heartbeat': SystemHeartbeatSchema,
   'system.shutdown': SystemShutdownSchema,
@@ -352,6 +447,8 @@ export const INBOUND_SCHEMAS = {
   ack: AckSchema,
   error: ErrorFrameSchema,
   'replay.gap': ReplayGapSchema,
+  'project.snapshot': ProjectSnapshotSchema,
+  'task.status': TaskStatusSchema,
 } as const;
 
 type Schemas = typeof INBOUND_SCHEMAS;
@@ -364,6 +461,10 @@ export type InboundFrameOf<T extends InboundType> = v.InferOutput<Schemas[T]>;
 export type InboundFrame = { [T in InboundType]: InboundFrameOf<T> }[InboundType];
 
 export type Take = v.InferOutput<typeof TakeSchema>;
+export type SnapshotNode = v.InferOutput<typeof SnapshotNodeSchema>;
+export type SnapshotTask = v.InferOutput<typeof SnapshotTaskSchema>;
+export type SnapshotTake = v.InferOutput<typeof SnapshotTakeSchema>;
+export type SnapshotAgent = v.InferOutput<typeof SnapshotAgentSchema>;
 export type CompositePrompt = v.InferOutput<typeof CompositePromptSchema>;
 
 export function isInboundType(type: string): type is InboundType {

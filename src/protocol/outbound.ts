@@ -87,6 +87,17 @@ export const OutCancelGenerationSchema = v.object({
   timestamp: Timestamp,
 });
 
+/** Most task ids one query_tasks may carry; more go in several frames. */
+export const MAX_QUERY_TASK_IDS = 100;
+
+/** Extension (`task_status`): asks the current state of the tasks the client shows running. */
+export const OutQueryTasksSchema = v.object({
+  type: v.literal('query_tasks'),
+  task_ids: v.pipe(v.array(IdSchema), v.minLength(1), v.maxLength(MAX_QUERY_TASK_IDS)),
+  project_id: v.optional(IdSchema),
+  timestamp: Timestamp,
+});
+
 export const OUTBOUND_SCHEMAS = {
   'session.init': OutSessionInitSchema,
   subscribe: OutSubscribeSchema,
@@ -94,6 +105,7 @@ export const OUTBOUND_SCHEMAS = {
   ping: OutPingSchema,
   start_generation: OutStartGenerationSchema,
   cancel_generation: OutCancelGenerationSchema,
+  query_tasks: OutQueryTasksSchema,
 } as const;
 
 type OutSchemas = typeof OUTBOUND_SCHEMAS;

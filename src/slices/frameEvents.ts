@@ -47,6 +47,8 @@ export const FRAME_ACTION_TYPES = {
   ack: 'commands/acknowledged',
   error: 'server/errorReported',
   'replay.gap': 'sync/replayGapReported',
+  'project.snapshot': 'projects/snapshotReceived',
+  'task.status': 'tasks/statusReceived',
 } as const satisfies Record<InboundType, string>;
 
 export type FrameActionCreators = {
@@ -93,6 +95,8 @@ export const narrativeProgressed = frameReceived['narrative.progress'];
 export const commandAcknowledged = frameReceived.ack;
 export const serverErrorReported = frameReceived.error;
 export const replayGapReported = frameReceived['replay.gap'];
+export const snapshotReceived = frameReceived['project.snapshot'];
+export const taskStatusReceived = frameReceived['task.status'];
 
 // ---------------------------------------------------------------------------------------------
 // Frames that never reach the entity tables

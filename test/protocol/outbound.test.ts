@@ -46,6 +46,7 @@ const VALID_OUTBOUND: Record<OutboundType, OutboundFrame> = {
     command_id: 'cmd-2',
     timestamp: TS,
   },
+  query_tasks: { type: 'query_tasks', task_ids: ['task-1', 'task-2'], project_id: 'proj-1', timestamp: TS },
 };
 
 /** The story's own minimal frames (no extension fields). */
@@ -83,7 +84,7 @@ function withField<T extends OutboundType>(type: T, fields: Record<string, unkno
 describe('encodeFrame: valid frames', () => {
   it('has one example per outbound type', () => {
     expect(Object.keys(VALID_OUTBOUND).sort()).toEqual([...OUTBOUND_TYPES].sort());
-    expect(OUTBOUND_TYPES.length).toBe(6);
+    expect(OUTBOUND_TYPES.length).toBe(7);
   });
 
   it.each(OUTBOUND_TYPES)('encodes a full %s frame as its JSON', (type) => {
@@ -159,6 +160,9 @@ describe('encodeFrame: refusals', () => {
 
   it('refuses empty and over-long ids', () => {
     expect(refused(withField('subscribe', { project_id: '' }))).toContain('project_id');
+    expect(refused(withField('query_tasks', { task_ids: [] }))).toContain('task_ids');
+    expect(refused(withField('query_tasks', { task_ids: Array.from({ length: 101 }, (_, i) => `t${i}`) }))).toContain('task_ids');
+    expect(refused(withField('query_tasks', { task_ids: ['__proto__'] }))).toContain('task_ids');
     expect(refused(withField('subscribe', { project_id: 'p'.repeat(257) }))).toContain('project_id');
     expect(encoded(withField('subscribe', { project_id: 'p'.repeat(256) })).project_id).toHaveLength(256);
   });

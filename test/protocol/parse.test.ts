@@ -154,7 +154,7 @@ describe('parseFrame: unknown types', () => {
 describe('parseFrame: every inbound type', () => {
   it('has exactly one example per inbound type', () => {
     expect(Object.keys(VALID_FRAMES).sort()).toEqual([...INBOUND_TYPES].sort());
-    expect(INBOUND_TYPES.length).toBe(31);
+    expect(INBOUND_TYPES.length).toBe(33);
   });
 
   it.each(INBOUND_TYPES)('parses the %s example as an event with every field kept', (type) => {
@@ -275,6 +275,13 @@ describe('parseFrame: wrong field types', () => {
     ['agent.progress', { seq: 2 ** 53 + 2 }, 'seq'],
     ['project.updated', { seq: 2 ** 60 }, 'seq'],
     ['replay.gap', { to_seq: 2 ** 53 }, 'to_seq'],
+    // One bad entry rejects the whole snapshot: it is never half-applied.
+    ['project.snapshot', { nodes: [{ node_id: 'n1', status: 'idle' }, { node_id: 'n2', status: 'paused' }] }, 'status'],
+    ['project.snapshot', { takes: [{ id: 't1', take_number: 1, path: '/a.png', created_at: 'x' }] }, 'node_id'],
+    ['project.snapshot', { agents: Array(8).fill({ agent_type: 'Editor', status: 'idle' }) }, 'agents'],
+    ['project.snapshot', { tasks: Array(501).fill({ task_id: 't', state: 'STARTED' }) }, 'tasks'],
+    ['project.snapshot', { at_seq: -1 }, 'at_seq'],
+    ['task.status', { state: 'LOST' }, 'state'],
   ] as const)('rejects %s with %j (detail names %s)', (type, fields, field) => {
     const result = rejected(frameWith(type, fields));
     expect(result.reason).toBe('invalid_fields');

@@ -22,6 +22,11 @@ import {
   OUTBOUND_TYPES,
   parseFrame,
   QUALITY_PRESETS,
+  SnapshotAgentSchema,
+  SnapshotNarrativeSchema,
+  SnapshotNodeSchema,
+  SnapshotTakeSchema,
+  SnapshotTaskSchema,
   STRUCTURE_TYPES,
   TakeSchema,
   WIRE_NODE_STATUSES,
@@ -130,7 +135,9 @@ function literalUnion(name: string): string[] {
   return [...match[1]!.matchAll(/'([^']+)'/g)].map((m) => m[1]!);
 }
 
-const EXTENSIONS = ['ack', 'error', 'replay.gap', 'system.shutdown', 'narrative.progress', 'agent.handoff'];
+const EXTENSIONS = ['ack', 'error', 'replay.gap', 'system.shutdown', 'narrative.progress', 'agent.handoff', 'project.snapshot', 'task.status'];
+/** Client -> Server frames that exist only for a capability. */
+const OUTBOUND_EXTENSIONS = ['query_tasks'];
 
 describe('docs/PROTOCOL.md', () => {
   it('has one server -> client section per inbound type and one client -> server per outbound type', () => {
@@ -159,7 +166,10 @@ describe('docs/PROTOCOL.md', () => {
   it.each(messageSections.map((s) => [s.heading, s] as const))('%s marks its origin', (_h, section) => {
     const types = frameInterface(section).types;
     expect(section.origin, section.heading).toBeDefined();
-    const extension = types.some((t) => EXTENSIONS.includes(t)) && section.direction === 'Server -> Client';
+    const extension =
+      section.direction === 'Server -> Client'
+        ? types.some((t) => EXTENSIONS.includes(t))
+        : types.some((t) => OUTBOUND_EXTENSIONS.includes(t));
     expect(section.origin!.startsWith(extension ? 'extension' : 'story'), section.heading).toBe(true);
   });
 
@@ -195,6 +205,11 @@ describe('docs/PROTOCOL.md', () => {
     expectSameFields(get('GenerationContext'), GenerationContextSchema.entries as unknown as Entries);
     const params = (GenerationParamsSchema as unknown as { pipe: Array<{ entries?: Entries }> }).pipe[0]!.entries!;
     expectSameFields(get('GenerationParams'), params);
+    expectSameFields(get('SnapshotNode'), SnapshotNodeSchema.entries as unknown as Entries);
+    expectSameFields(get('SnapshotTask'), SnapshotTaskSchema.entries as unknown as Entries);
+    expectSameFields(get('SnapshotTake'), SnapshotTakeSchema.entries as unknown as Entries);
+    expectSameFields(get('SnapshotAgent'), SnapshotAgentSchema.entries as unknown as Entries);
+    expectSameFields(get('SnapshotNarrative'), SnapshotNarrativeSchema.entries as unknown as Entries);
   });
 
   it('documents the vocabularies as in the code', () => {
