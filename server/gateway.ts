@@ -5,7 +5,8 @@
  *
  * - session.init -> session.init (new) or session.restored (known session and valid resume
  *   token), with this instance's id and capabilities ack, seq, replay.
- * - subscribe { project_id, last_seq? } -> replays history after last_seq (a replay.gap when
+ * - subscribe { project_id, last_seq? } -> a project.snapshot (no last_seq, or one it cannot replay:
+ *   server/state/) then live events; else replays history after last_seq (a replay.gap when
  *   history was trimmed), then live events; each event carries its project's seq.
  * - start_generation / cancel_generation -> published on the bus's command channel (to the
  *   workers: the pipeline simulator, in this process or another), then acked by command_id,
@@ -31,6 +32,7 @@ import {
 import type { BusEvent, EventBus, SessionRecord } from './bus/types.js';
 import { getEntity, type NodeRecord } from '../src/slices/index.js';
 import { createProjectStates, type ProjectStates } from './state/projectStates.js';
+import { buildSnapshot, buildTaskStatus } from './state/snapshot.js';
 
 export interface CommandContext {
   sessionId: string;
@@ -75,6 +77,13 @@ export interface GatewayOptions {
   publishCommands?: boolean;
   /** Also runs an accepted command in this process (the pipeline simulator, or a Celery bridge). */
   onCommand?: (frame: OutboundFrameOf<'start_generation'> | OutboundFrameOf<'cancel_generation'>, context: CommandContext) => void;
+  /**
+   * Announce and serve the `snapshot` extension (project.snapshot on subscribe) and the
+   * `task_status` extension (query_tasks -> task.status). Both default true; off, the gateway
+   * speaks the protocol of a backend without them (replay.gap for a history it cannot replay).
+   */
+  snapshot?: boolean;
+  taskStatus?: boolean;
   log?: (message: string) => void;
 }
 
@@ -133,6 +142,9 @@ export function createGateway(options: GatewayOptions): Gateway {
   const maxFramesPerSecond = options.maxFramesPerSecond ?? 200;
   const log = options.log ?? (() => {});
   const clients = new Set<Client>();
+  const serveSnapshots = options.snapshot !== false;
+  const serveTaskStatus = options.taskStatus !== false;
+  const capabilities = ['ack', 'seq', 'replay', ...(serveSnapshots ? ['snapshot'] : []), ...(serveTaskStatus ? ['task_status'] : [])];
 
   const maxPayload = options.maxPayloadBytes ?? 256 * 1024;
   const wss = options.server
@@ -255,7 +267,18 @@ export function createGateway(options: GatewayOptions): Gateway {
     // Buffer live events while the history is read, so none falls between the two.
     const sub: Subscription = { lastSent: lastSeq ?? 0, buffering: [] };
     client.subscriptions.set(projectId, sub);
-    if (lastSeq === undefined) {
+    if (serveSnapshots) {
+      const current = await bus.lastSeq(projectId);
+      // A client with no state for the project, a position in a lost numbering or above the
+      // stream's end (a reset), or one older than the history reaches: the project's state.
+      const needsSnapshot =
+        lastSeq === undefined || lostStream || lastSeq > current || (await bus.history(projectId, lastSeq, 1)).oldestAvailable !== undefined;
+      if (needsSnapshot) {
+        await sendSnapshot(client, projectId, sub);
+      } else {
+        await replayHistory(client, projectId, sub, lastSeq, true);
+      }
+    } else if (lastSeq === undefined) {
       // A fresh subscription starts from now.
       sub.lastSent = await bus.lastSeq(projectId);
     } else {
@@ -270,6 +293,28 @@ export function createGateway(options: GatewayOptions): Gateway {
       await replayHistory(client, projectId, sub, reset ? current : lastSeq, !reset);
     }
     flushBuffered(client, sub);
+  }
+
+  /**
+   * The project's state as of its last event (at_seq), then the events after it: the state is
+   * read after the subscription started buffering live events, so every event is either in the
+   * snapshot (seq <= at_seq, skipped by deliver) or delivered after it.
+   */
+  async function sendSnapshot(client: Client, projectId: string, sub: Subscription) {
+    const project = await projectStates.read(projectId);
+    send(client, buildSnapshot(projectId, project));
+    sub.lastSent = project.atSeq;
+    // Published between the state's read and now, and not in the buffer (it started before).
+    await replayHistory(client, projectId, sub, project.atSeq, false);
+  }
+
+  /** One task.status per asked id, from the states of the projects the client may mean. */
+  async function answerTaskQuery(client: Client, frame: OutboundFrameOf<'query_tasks'>) {
+    const projectIds = frame.project_id !== undefined ? [frame.project_id] : [];
+    for (const projectId of client.subscriptions.keys()) if (!projectIds.includes(projectId)) projectIds.push(projectId);
+    const projects = [];
+    for (const projectId of projectIds) projects.push({ projectId, project: await projectStates.read(projectId) });
+    for (const taskId of frame.task_ids) send(client, buildTaskStatus(taskId, projects));
   }
 
   async function startSession(client: Client, frame: OutboundFrameOf<'session.init'>) {
@@ -304,7 +349,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       session_id: record.session_id,
       reconnect: restored,
       instance_id: instanceId,
-      capabilities: ['ack', 'seq', 'replay'],
+      capabilities,
       resume_token: record.resume_token,
       subscriptions: record.subscriptions,
       timestamp: new Date().toISOString(),
@@ -354,6 +399,10 @@ export function createGateway(options: GatewayOptions): Gateway {
    */
   function answerToCancelOfNoRun(node: NodeRecord | undefined, nodeId: string, projectId: string): Record<string, unknown> {
     const timestamp = new Date().toISOString();
+    if (node && node.task_id !== undefined && node.status === 'cancelled') {
+      // The wire's node statuses have no 'cancelled': the run's own end says it.
+      return { type: 'task.progress', project_id: projectId, task_id: node.task_id, node_id: node.node_id, state: 'REVOKED', message: 'Nothing to cancel: this run was already cancelled', timestamp };
+    }
     if (node && node.task_id !== undefined && node.status !== 'idle') {
       return {
         type: 'node.state_changed',
@@ -422,6 +471,10 @@ export function createGateway(options: GatewayOptions): Gateway {
       case 'start_generation':
       case 'cancel_generation':
         await runCommand(client, frame);
+        break;
+      case 'query_tasks':
+        if (serveTaskStatus) await answerTaskQuery(client, frame);
+        else sendError(client, 'unsupported', 'this server does not announce task_status');
         break;
     }
   }

@@ -73,6 +73,11 @@ export function createProjectStates(options: ProjectStatesOptions): ProjectState
   const entries = new Map<string, Entry>();
   /** Loads under way, so that two reads of a project not held yet load it once. */
   const loading = new Map<string, Promise<Entry>>();
+  /**
+   * Live events of a project being loaded, applied with its history: a history trimmed
+   * meanwhile (a small one, or a busy project) must not lose what this process saw live.
+   */
+  const liveWhileLoading = new Map<string, BusEvent[]>();
 
   function apply(entry: Entry, event: BusEvent) {
     if (event.seq <= entry.atSeq) return;
@@ -111,11 +116,20 @@ export function createProjectStates(options: ProjectStatesOptions): ProjectState
   }
 
   async function catchUp(entry: Entry, projectId: string) {
-    for (;;) {
-      const page = await bus.history(projectId, entry.atSeq, HISTORY_PAGE);
-      for (const event of page.events) apply(entry, event);
+    const events: BusEvent[] = [];
+    for (let after = entry.atSeq; ; ) {
+      const page = await bus.history(projectId, after, HISTORY_PAGE);
+      events.push(...page.events);
       if (page.events.length < HISTORY_PAGE) break;
+      after = page.events[page.events.length - 1]!.seq;
     }
+    const live = liveWhileLoading.get(projectId);
+    if (live) {
+      liveWhileLoading.delete(projectId);
+      events.push(...live);
+      events.sort((a, b) => a.seq - b.seq);
+    }
+    for (const event of events) apply(entry, event);
   }
 
   async function checkpoint(projectId: string, entry: Entry) {
@@ -164,6 +178,12 @@ export function createProjectStates(options: ProjectStatesOptions): ProjectState
       if (!entry) {
         // Followed from now on (loaded from its checkpoint and history), so that its checkpoints
         // keep up even if no client asks for it.
+        const live = liveWhileLoading.get(event.project_id);
+        if (live) {
+          live.push(event);
+          return;
+        }
+        liveWhileLoading.set(event.project_id, [event]);
         void read(event.project_id).catch((error: unknown) => log(`project state: ${(error as Error).message}`));
         return;
       }
@@ -182,6 +202,7 @@ export function createProjectStates(options: ProjectStatesOptions): ProjectState
     },
     reset() {
       entries.clear();
+      liveWhileLoading.clear();
     },
     async flush() {
       await Promise.all(Array.from(entries, ([projectId, entry]) => checkpoint(projectId, entry)));
