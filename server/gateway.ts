@@ -568,6 +568,8 @@ export function createGateway(options: GatewayOptions): Gateway {
       }, 2_000);
       await Promise.all(closing);
       clearTimeout(timer);
+      // What it reduced since the last checkpoint, so the next gateway reads less history.
+      await projectStates.flush();
       await closeServer();
     },
     async terminate() {
