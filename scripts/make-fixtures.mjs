@@ -65,13 +65,13 @@ function recorder(startIso, stepMs = 250) {
   };
 }
 
-function sessionInit(log, { session, instance, subscriptions }) {
+function sessionInit(log, { session, instance, subscriptions, capabilities = ['ack', 'seq', 'replay'] }) {
   log.resetSeqs();
   return log.frame('session.init', {
     session_id: session,
     reconnect: false,
     instance_id: instance,
-    capabilities: ['ack', 'seq', 'replay'],
+    capabilities,
     resume_token: `rt.${session}.v1`,
     subscriptions,
   });
@@ -686,6 +686,90 @@ function celeryPostrun() {
   return withServerTime(log.text());
 }
 
+// ---------------------------------------------------------------------------------------------
+// Resynchronization (docs/ARCHITECTURE.md, "Resynchronization").
+
+const RESYNC_CAPABILITIES = ['ack', 'seq', 'replay', 'snapshot', 'task_status'];
+
+/**
+ * resync-snapshot: two runs under way when the in-memory backend restarts (its numbering reset);
+ * the client resumes and gets a project.snapshot at seq 3, lower than its position: node-a's run
+ * completed while it was away (with its takes), node-b's is still running (another attempt),
+ * node-c's run is unknown to the new process. A copy of an event the snapshot includes follows
+ * (a duplicate), then the stream continues at seq 4.
+ */
+function resyncSnapshot() {
+  const P = 'proj-aurora';
+  const log = recorder('2026-03-05T11:00:00.000Z');
+  sessionInit(log, { session: 'ws-1772708400000-s1n2p3s4h', instance: 'backend-1a1a1a1a', subscriptions: [P], capabilities: RESYNC_CAPABILITIES });
+  const runs = [
+    ['node-rs-a', 'celery-rs-a-0001'],
+    ['node-rs-b', 'celery-rs-b-0001'],
+    ['node-rs-c', 'celery-rs-c-0001'],
+  ];
+  for (const [node, task] of runs) log.event(P, 'generation.started', { node_id: node, task_id: task, scene_id: 'S003', shot_id: 'P001' });
+  for (const [node, task] of runs) celerySteps(log, P, { task, node, total: 10, to: 3 });
+  log.frame('system.shutdown', { reason: 'restart', restart_in_ms: 500, instance_id: 'backend-1a1a1a1a' });
+  log.frame('session.restored', {
+    session_id: 'ws-1772708400000-s1n2p3s4h',
+    reconnect: true,
+    instance_id: 'backend-2b2b2b2b',
+    capabilities: RESYNC_CAPABILITIES,
+    subscriptions: [P],
+  }, 2000);
+  const takes = [1, 2].map((n) => ({ ...take(P, 'S003', 'P001', n, { created_at: `2026-03-05T10:5${n}:00.000Z` }), node_id: 'node-rs-a' }));
+  log.frame('project.snapshot', {
+    project_id: P,
+    at_seq: 3,
+    nodes: [
+      { node_id: 'node-rs-a', status: 'completed', task_id: 'celery-rs-a-0001', progress: 100, output_path: takes[1].path, thumbnail: takes[1].thumbnail, current_take: 2, scene_id: 'S003', shot_id: 'P001' },
+      { node_id: 'node-rs-b', status: 'generating', task_id: 'celery-rs-b-0001', progress: 18, step: 'Denoising', current_step: 2, total_steps: 10, message: 'Denoising 2/10' },
+      { node_id: 'node-rs-d', status: 'idle' },
+    ],
+    tasks: [{ task_id: 'celery-rs-b-0001', node_id: 'node-rs-b', state: 'PROGRESS', progress: 18, step: 'Denoising', current_step: 2, total_steps: 10, message: 'Denoising 2/10', attempt: 2 }],
+    takes,
+    agents: [{ agent_type: 'Cinematographer', status: 'working', task_id: 'celery-rs-b-0001', node_id: 'node-rs-b', current_task: 'Frame P001', progress: 40 }],
+    narrative: { structure_type: 'three-act', scene_id: 'S003', shot_id: 'P001', current_beat: 'midpoint', completed_beats: ['opening-image', 'midpoint'] },
+  });
+  log.resetSeqs();
+  log.skip(P, 2);
+  // seq 3, already in the snapshot: a duplicate.
+  log.event(P, 'task.progress', { task_id: 'celery-rs-b-0001', node_id: 'node-rs-b', state: 'PROGRESS', progress: 18, message: 'Denoising 2/10', step: 'Denoising', current_step: 2, total_steps: 10 });
+  celerySteps(log, P, { task: 'celery-rs-b-0001', node: 'node-rs-b', total: 10, from: 3, to: 4 });
+  return withServerTime(log.text());
+}
+
+/**
+ * resync-status: after a reconnect the client asked query_tasks for its three running tasks:
+ * node-st-a's was redelivered (STARTED again, attempt 2), node-st-b's finished while the client
+ * was away (SUCCESS with its result), node-st-c's is UNKNOWN to the backend (lost at once). A
+ * later frame of node-st-c's run brings it back.
+ */
+function resyncStatus() {
+  const P = 'proj-aurora';
+  const log = recorder('2026-03-05T12:00:00.000Z');
+  sessionInit(log, { session: 'ws-1772712000000-s7t8a9t0s', instance: 'backend-3c3c3c3c', subscriptions: [P], capabilities: RESYNC_CAPABILITIES });
+  const runs = [
+    ['node-st-a', 'celery-st-a-0001'],
+    ['node-st-b', 'celery-st-b-0001'],
+    ['node-st-c', 'celery-st-c-0001'],
+  ];
+  for (const [node, task] of runs) log.event(P, 'generation.started', { node_id: node, task_id: task });
+  for (const [node, task] of runs) celerySteps(log, P, { task, node, total: 6, to: 4 });
+  log.frame('session.restored', {
+    session_id: 'ws-1772712000000-s7t8a9t0s',
+    reconnect: true,
+    instance_id: 'backend-3c3c3c3c',
+    capabilities: RESYNC_CAPABILITIES,
+    subscriptions: [P],
+  }, 3000);
+  log.frame('task.status', { project_id: P, task_id: 'celery-st-a-0001', node_id: 'node-st-a', state: 'STARTED', progress: 0, message: 'Redelivered to gpu-worker-2', step: 'Loading model', attempt: 2 });
+  log.frame('task.status', { project_id: P, task_id: 'celery-st-b-0001', node_id: 'node-st-b', state: 'SUCCESS', progress: 100, result: { output_path: '/media/proj-aurora/S001/P001/take-001.png', seed: 7 } });
+  log.frame('task.status', { project_id: P, task_id: 'celery-st-c-0001', state: 'UNKNOWN' });
+  celerySteps(log, P, { task: 'celery-st-c-0001', node: 'node-st-c', total: 6, from: 5, to: 5 });
+  return withServerTime(log.text());
+}
+
 const FIXTURES = {
   'generation-success': generationSuccess,
   'generation-failure': generationFailure,
@@ -697,6 +781,8 @@ const FIXTURES = {
   'celery-retry': celeryRetry,
   'celery-redelivery': celeryRedelivery,
   'celery-postrun': celeryPostrun,
+  'resync-snapshot': resyncSnapshot,
+  'resync-status': resyncStatus,
 };
 
 mkdirSync(OUT, { recursive: true });

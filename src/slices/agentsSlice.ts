@@ -7,7 +7,7 @@
  */
 import type { AgentType } from '../protocol/index.js';
 import { appendBounded, clampPercent } from './bounded.js';
-import { agentAssigned, agentCompleted, agentHandedOff, agentProgressed } from './frameEvents.js';
+import { agentAssigned, agentCompleted, agentHandedOff, agentProgressed, snapshotReceived } from './frameEvents.js';
 import { freeze, freezeDeep, passCaseFor, passReducer, settleArray, TableWork } from './cow.js';
 import { emptyTable, type Table } from './table.js';
 
@@ -132,6 +132,22 @@ export const agentsReducer = passReducer<AgentsState, AgentsPass>({
         handoff_to: frame.handoff_to,
         updatedAt: receivedAt,
       });
+    }),
+    on(snapshotReceived, (pass, { payload: { frame, receivedAt } }) => {
+      // The agents the snapshot lists take its assignment; the others are left as they were.
+      for (const entry of frame.agents) {
+        const existing = pass.table.peek(entry.agent_type);
+        pass.table.set(entry.agent_type, {
+          agent_type: entry.agent_type,
+          status: entry.status,
+          task_id: entry.task_id,
+          node_id: entry.node_id,
+          current_task: entry.current_task,
+          progress: clampPercent(entry.progress ?? (entry.status === 'completed' ? 100 : 0)),
+          vram_usage: existing?.vram_usage,
+          updatedAt: receivedAt,
+        });
+      }
     }),
     on(agentHandedOff, (pass, { payload: { frame, receivedAt } }) => {
       const last = pass.handoffs[pass.handoffs.length - 1];

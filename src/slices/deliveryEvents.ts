@@ -42,5 +42,12 @@ export const commandInvalid = createAction<{ commandId: string; nodeId?: string;
  */
 export const nodesMarkedStale = createAction<{ nodeIds: string[]; at: number }>('nodes/markedStale');
 
+/**
+ * Runs nothing confirmed within `staleAfterMs` of a reconnect or a restart signal (or that the
+ * backend answered UNKNOWN for): each node shows "Lost contact with this run" and Generate works
+ * again. `at` is the time, stamped by the middleware.
+ */
+export const contactLost = createAction<{ nodeIds: string[]; at: number }>('nodes/contactLost');
+
 /** A listener registered with `on(type, cb)` threw; the others still ran. */
 export const listenerFailed = createAction<{ type: string; error: string; at: number }>('listeners/failed');

@@ -13,7 +13,7 @@ import { pushUnique } from './bounded.js';
 import { startGeneration } from './commands.js';
 import { freeze, freezeDeep, passCaseFor, passReducer, settleArray, TableWork } from './cow.js';
 import { emptyTable, getEntity, type Table } from './table.js';
-import { beatReached, generationCompleted, generationStarted, narrativeProgressed } from './frameEvents.js';
+import { beatReached, generationCompleted, generationStarted, narrativeProgressed, snapshotReceived } from './frameEvents.js';
 
 export interface BeatRecord {
   beat_name: string;
@@ -165,6 +165,23 @@ export const narrativeReducer = passReducer<NarrativeState, NarrativePass>({
       if (frame.total_scenes !== undefined) state.total_scenes = frame.total_scenes;
       if (frame.current_shot !== undefined) state.current_shot = frame.current_shot;
       if (frame.total_shots !== undefined) state.total_shots = frame.total_shots;
+    }),
+    on(snapshotReceived, (pass, { payload: { frame, receivedAt } }) => {
+      const position = frame.narrative;
+      if (!position) return;
+      const state = pass.next;
+      if (position.structure_type !== undefined) state.structure_type = position.structure_type;
+      if (position.scene_id !== undefined) state.current_scene = position.scene_id;
+      if (position.shot_id !== undefined) state.current_shot = position.shot_id;
+      if (position.current_beat !== undefined) state.current_beat = position.current_beat;
+      if (position.completed_beats !== undefined) {
+        // The server's list is the story so far: it replaces the client's, in its order.
+        pass.completed.length = 0;
+        for (const beat of position.completed_beats) {
+          pushUnique(pass.completed, beat);
+          pass.ensureBeat(beat).reachedAt ??= receivedAt;
+        }
+      }
     }),
     on(generationStarted, (pass, { payload: { frame } }) => {
       const beatName = frame.emotional_beat;

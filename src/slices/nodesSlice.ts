@@ -9,10 +9,10 @@
  * within one attempt: a Celery retry or redelivery of the same task id starts a new attempt
  * (./attempts.ts), whose progress, step and message replace the old attempt's.
  */
-import { isSafeKey, type AgentType, type CeleryState, type Take } from '../protocol/index.js';
+import { isSafeKey, type AgentType, type CeleryState, type InboundFrameOf, type Take } from '../protocol/index.js';
 import { appendBounded, clampPercent } from './bounded.js';
 import { cancelGeneration, startGeneration } from './commands.js';
-import { commandInvalid, nodesMarkedStale } from './deliveryEvents.js';
+import { commandInvalid, contactLost, nodesMarkedStale } from './deliveryEvents.js';
 import { freeze, freezeDeep, passCaseFor, passReducer, settleArray, TableWork } from './cow.js';
 import { emptyTable, type Table } from './table.js';
 import {
@@ -23,7 +23,9 @@ import {
   generationStarted,
   nodeStateChanged,
   serverErrorReported,
+  snapshotReceived,
   taskProgressReceived,
+  taskStatusReceived,
 } from './frameEvents.js';
 import { startsNewAttempt } from './attempts.js';
 import { applyStep } from './steps.js';
@@ -71,8 +73,18 @@ export interface NodeRecord {
    * since; cleared by the next frame about the node.
    */
   stale?: boolean;
+  /**
+   * Nothing confirmed the run within `staleAfterMs` of a reconnect or restart signal, or the
+   * backend said it never heard of it: the node shows an error ("Lost contact with this run")
+   * and Generate works again. A later frame of the same run brings it back.
+   */
+  lost?: true;
+  /** The project the node belongs to: from the envelope of frames naming it, or a snapshot. */
+  project_id?: string;
   updatedAt: number;
 }
+
+export const LOST_CONTACT_ERROR = 'Lost contact with this run';
 
 export const MAX_PAST_RUNS = 20;
 /** Take ids a node keeps (its newest); the takes table keeps at most MAX_TAKES takes in all. */
@@ -140,6 +152,11 @@ function setStatus(table: NodesTable, node: NodeRecord, status: NodeStatus) {
 
 const FINISHED: ReadonlySet<NodeStatus> = new Set(['completed', 'error', 'cancelled']);
 
+/** Finished, unless only contact was lost: a frame of a lost run is applied and revives it. */
+function isFinishedRun(node: NodeRecord): boolean {
+  return FINISHED.has(node.status) && node.lost === undefined;
+}
+
 function ensureNode(table: NodesTable, nodeId: string, at: number): NodeRecord {
   return (
     table.edit(nodeId) ??
@@ -162,6 +179,29 @@ function ensureNode(table: NodesTable, nodeId: string, at: number): NodeRecord {
 function touch(node: NodeRecord, at: number) {
   node.updatedAt = at;
   if (node.stale) delete node.stale;
+}
+
+/**
+ * touch() for a frame of the node's run: it also brings back a run whose contact was lost. The
+ * frame's own case sets the status and error that follow.
+ */
+function confirm(node: NodeRecord, at: number, projectId: string | undefined) {
+  touch(node, at);
+  if (node.lost) {
+    delete node.lost;
+    node.error = undefined;
+  }
+  if (projectId !== undefined && node.project_id !== projectId) node.project_id = projectId;
+}
+
+function markLost(table: NodesTable, node: NodeRecord, at: number) {
+  setStatus(table, node, 'error');
+  node.lost = true;
+  node.error = LOST_CONTACT_ERROR;
+  node.message = undefined;
+  node.pending = undefined;
+  if (node.stale) delete node.stale;
+  node.updatedAt = at;
 }
 
 type RunMatch = 'current' | 'new' | 'past';
@@ -257,28 +297,145 @@ function clearPendingWithError(table: NodesTable, commandId: string, error: stri
   }
 }
 
+/** task.progress, and a task.status with a Celery state: the same rules. */
+function applyTaskFrame(table: NodesTable, frame: TaskFrame, receivedAt: number) {
+  if (!frame.node_id) return;
+  const node = ensureNode(table, frame.node_id, receivedAt);
+  const run = matchRun(node, frame.task_id);
+  if (run === 'past') return;
+  if (run === 'current' && isFinishedRun(node) && node.task_id === frame.task_id) return;
+  confirm(node, receivedAt, frame.project_id);
+  if (run === 'current' && startsNewAttempt(node.task_state, frame.state)) resetProgress(node);
+  // A late PENDING says nothing about the attempt under way.
+  if (frame.state !== 'PENDING' || node.task_state === undefined) node.task_state = frame.state;
+  setStatus(table, node, statusForCelery(frame.state));
+  if (node.status !== 'generating' || node.pending?.kind === 'start') node.pending = undefined;
+  setProgress(node, frame.progress);
+  if (frame.state === 'SUCCESS') node.progress = 100;
+  applyStep(node, frame);
+  if (frame.message !== undefined) node.message = frame.message;
+  else if (node.status !== 'generating') node.message = undefined;
+  if (frame.state === 'FAILURE') node.error = frame.message ?? 'Generation failed';
+}
+
+type TaskFrame = InboundFrameOf<'task.progress'> | (InboundFrameOf<'task.status'> & { state: CeleryState });
+
+/** The node whose current run is `taskId` (task.status may not name it): a scan, for a rare frame. */
+function findNodeOfRun(table: NodesTable, taskId: string): string | undefined {
+  for (const id of table.ids()) if (table.peek(id)?.task_id === taskId) return id;
+  return undefined;
+}
+
+type Snapshot = InboundFrameOf<'project.snapshot'>;
+
+/**
+ * The project's part of the state, replaced from a snapshot: the listed nodes take its fields,
+ * and a node of the project shown generating that it does not list as generating leaves
+ * `generating` (its run is retired).
+ */
+function applySnapshot(table: NodesTable, frame: Snapshot, at: number) {
+  const listed = new Set<string>();
+  const taskStates = new Map<string, CeleryState>();
+  for (const task of frame.tasks) taskStates.set(task.task_id, task.state);
+  const takeIds = new Map<string, Take[]>();
+  for (const take of frame.takes) {
+    const list = takeIds.get(take.node_id);
+    if (list) list.push(take);
+    else takeIds.set(take.node_id, [take]);
+  }
+  for (const entry of frame.nodes) {
+    listed.add(entry.node_id);
+    const node = ensureNode(table, entry.node_id, at);
+    node.project_id = frame.project_id;
+    node.updatedAt = at;
+    if (node.stale) delete node.stale;
+    if (node.lost) delete node.lost;
+    if (entry.task_id !== undefined && entry.task_id !== node.task_id) {
+      if (node.task_id !== undefined) addPastRun(node, node.task_id);
+      node.past_task_ids = node.past_task_ids.filter((id) => id !== entry.task_id);
+      node.task_id = entry.task_id;
+    }
+    const status: NodeStatus = entry.status;
+    setStatus(table, node, status);
+    if (status === 'idle') retireRun(node);
+    node.task_state = node.task_id === undefined ? undefined : (taskStates.get(node.task_id) ?? celeryStateFor(status));
+    if (status !== 'generating') node.pending = undefined;
+    else if (node.pending?.kind === 'start') node.pending = undefined;
+    node.progress = status === 'completed' ? 100 : clampPercent(entry.progress ?? 0);
+    node.step = entry.step;
+    node.current_step = entry.current_step;
+    node.total_steps = entry.total_steps;
+    node.message = entry.message;
+    node.error = status === 'error' ? (entry.error ?? 'Generation failed') : undefined;
+    if (entry.output_path !== undefined) node.output_path = entry.output_path;
+    if (entry.thumbnail !== undefined) node.thumbnail = entry.thumbnail;
+    if (entry.current_take !== undefined) node.current_take = entry.current_take;
+    if (entry.scene_id !== undefined) node.scene_id = entry.scene_id;
+    if (entry.shot_id !== undefined) node.shot_id = entry.shot_id;
+    if (entry.emotional_beat !== undefined) node.emotional_beat = entry.emotional_beat;
+    const takes = takeIds.get(entry.node_id);
+    if (takes) addTakes(node, [...takes].sort((a, b) => a.take_number - b.take_number));
+  }
+  // Takes of nodes the snapshot does not list (a node list capped at its bound).
+  for (const [nodeId, takes] of takeIds) {
+    if (listed.has(nodeId)) continue;
+    const node = ensureNode(table, nodeId, at);
+    node.project_id = frame.project_id;
+    addTakes(node, [...takes].sort((a, b) => a.take_number - b.take_number));
+  }
+  for (const id of [...table.generating]) {
+    if (listed.has(id) || table.peek(id)?.project_id !== frame.project_id) continue;
+    const node = table.edit(id)!;
+    setStatus(table, node, 'idle');
+    retireRun(node);
+    node.pending = undefined;
+    node.progress = 0;
+    node.step = node.message = undefined;
+    node.current_step = node.total_steps = undefined;
+    if (node.stale) delete node.stale;
+    node.updatedAt = at;
+  }
+}
+
+/** The Celery state a snapshot's node status implies, when its task is not listed. */
+function celeryStateFor(status: NodeStatus): CeleryState | undefined {
+  switch (status) {
+    case 'completed':
+      return 'SUCCESS';
+    case 'error':
+      return 'FAILURE';
+    case 'cancelled':
+      return 'REVOKED';
+    default:
+      return undefined;
+  }
+}
+
 const on = passCaseFor<NodesPass>();
 
 /** Every case runs in a copy-on-write pass: one per frame, burst of frames, or command. */
 const CASES = new Map([
   on(taskProgressReceived, (table, { payload: { frame, receivedAt } }) => {
-    if (!frame.node_id) return;
-    const node = ensureNode(table, frame.node_id, receivedAt);
-    const run = matchRun(node, frame.task_id);
-    if (run === 'past') return;
-    if (run === 'current' && FINISHED.has(node.status) && node.task_id === frame.task_id) return;
-    touch(node, receivedAt);
-    if (run === 'current' && startsNewAttempt(node.task_state, frame.state)) resetProgress(node);
-    // A late PENDING says nothing about the attempt under way.
-    if (frame.state !== 'PENDING' || node.task_state === undefined) node.task_state = frame.state;
-    setStatus(table, node, statusForCelery(frame.state));
-    if (node.status !== 'generating' || node.pending?.kind === 'start') node.pending = undefined;
-    setProgress(node, frame.progress);
-    if (frame.state === 'SUCCESS') node.progress = 100;
-    applyStep(node, frame);
-    if (frame.message !== undefined) node.message = frame.message;
-    else if (node.status !== 'generating') node.message = undefined;
-    if (frame.state === 'FAILURE') node.error = frame.message ?? 'Generation failed';
+    applyTaskFrame(table, frame, receivedAt);
+  }),
+  on(taskStatusReceived, (table, { payload: { frame, receivedAt } }) => {
+    if (frame.state !== 'UNKNOWN') {
+      applyTaskFrame(table, frame as TaskFrame, receivedAt);
+      return;
+    }
+    // The backend never heard of the task (or forgot it in a restart): its run is lost now.
+    const nodeId = frame.node_id ?? findNodeOfRun(table, frame.task_id);
+    const node = nodeId === undefined ? undefined : table.peek(nodeId);
+    if (node?.task_id === frame.task_id && node.status === 'generating') markLost(table, table.edit(nodeId!)!, receivedAt);
+  }),
+  on(snapshotReceived, (table, { payload: { frame, receivedAt } }) => {
+    applySnapshot(table, frame, receivedAt);
+  }),
+  on(contactLost, (table, { payload }) => {
+    for (const id of payload.nodeIds) {
+      const node = table.peek(id);
+      if (node?.status === 'generating' && node.stale) markLost(table, table.edit(id)!, payload.at);
+    }
   }),
   on(nodeStateChanged, (table, { payload: { frame, receivedAt } }) => {
     const node = ensureNode(table, frame.node_id, receivedAt);
@@ -286,12 +443,12 @@ const CASES = new Map([
     // A "generating" frame naming a task whose run already finished is a late one (sent
     // before the SUCCESS/FAILURE/REVOKED it was overtaken by): it must not reopen the run.
     const lateForFinishedRun =
-      run === 'current' && frame.task_id !== undefined && frame.status === 'generating' && FINISHED.has(node.status);
+      run === 'current' && frame.task_id !== undefined && frame.status === 'generating' && isFinishedRun(node);
     if (run === 'past' || lateForFinishedRun) {
       if (addTakes(node, frame.takes)) node.updatedAt = receivedAt;
       return;
     }
-    touch(node, receivedAt);
+    confirm(node, receivedAt, frame.project_id);
     // The backend's word on the node: authoritative within the current run.
     setStatus(table, node, frame.status);
     if (frame.status !== 'generating') node.pending = undefined;
@@ -316,8 +473,8 @@ const CASES = new Map([
   on(generationStarted, (table, { payload: { frame, receivedAt } }) => {
     const node = ensureNode(table, frame.node_id, receivedAt);
     const run = matchRun(node, frame.task_id);
-    if (run === 'past' || (run === 'current' && FINISHED.has(node.status))) return;
-    touch(node, receivedAt);
+    if (run === 'past' || (run === 'current' && isFinishedRun(node))) return;
+    confirm(node, receivedAt, frame.project_id);
     setStatus(table, node, 'generating');
     node.pending = undefined;
     node.message ??= 'Starting generation...';
@@ -330,7 +487,7 @@ const CASES = new Map([
     if (addTakes(node, frame.takes)) node.updatedAt = receivedAt;
     const run = matchRun(node, frame.task_id);
     if (run === 'past') return;
-    touch(node, receivedAt);
+    confirm(node, receivedAt, frame.project_id);
     setStatus(table, node, 'completed');
     node.pending = undefined;
     node.progress = 100;
@@ -347,7 +504,7 @@ const CASES = new Map([
     const run = matchRun(node, frame.task_id);
     if (run === 'past') return;
     if (run === 'current' && node.status === 'completed') return;
-    touch(node, receivedAt);
+    confirm(node, receivedAt, frame.project_id);
     setStatus(table, node, 'error');
     node.pending = undefined;
     node.error = frame.error;
@@ -365,8 +522,10 @@ const CASES = new Map([
     // command (commands/invalid); nothing is recorded for it here.
     if (!isSafeKey(payload.nodeId)) return;
     const node = ensureNode(table, payload.nodeId, payload.requestedAt);
-    touch(node, payload.requestedAt);
+    // A command is not the backend's word: a stale run stays stale (and may still be lost).
+    node.updatedAt = payload.requestedAt;
     node.pending = { kind: 'start', commandId: payload.commandId, requestedAt: payload.requestedAt };
+    if (payload.projectId !== undefined && isSafeKey(payload.projectId)) node.project_id = payload.projectId;
     if (payload.context?.scene_id) node.scene_id = payload.context.scene_id;
     if (payload.context?.shot_id) node.shot_id = payload.context.shot_id;
     if (payload.context?.emotional_beat) node.emotional_beat = payload.context.emotional_beat;
@@ -374,7 +533,7 @@ const CASES = new Map([
   on(cancelGeneration, (table, { payload }) => {
     if (!isSafeKey(payload.nodeId)) return;
     const node = ensureNode(table, payload.nodeId, payload.requestedAt);
-    touch(node, payload.requestedAt);
+    node.updatedAt = payload.requestedAt;
     node.pending = { kind: 'cancel', commandId: payload.commandId, requestedAt: payload.requestedAt };
   }),
   on(commandInvalid, (table, { payload }) => {

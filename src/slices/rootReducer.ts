@@ -14,6 +14,7 @@ import {
   isFrameAction,
   replayGapReported,
   sessionInitialized,
+  snapshotReceived,
   type IngestAction,
 } from './frameEvents.js';
 import { framesReducer } from './framesSlice.js';
@@ -61,6 +62,10 @@ export function dropDuplicates(lastSeq: Readonly<Record<string, number>>, action
         // The server moved this project's position (trimmed history, or a reset stream).
         const gap = action.payload.frame;
         (overlay ??= Object.create(null) as Record<string, number>)[gap.project_id] = gap.to_seq;
+      } else if (snapshotReceived.match(action)) {
+        // The snapshot includes the events up to at_seq: later copies of them are duplicates.
+        const snapshot = action.payload.frame;
+        (overlay ??= Object.create(null) as Record<string, number>)[snapshot.project_id] = snapshot.at_seq;
       } else {
         const { seq, project_id: projectId, type } = action.payload.frame;
         if (seq !== undefined && projectId !== undefined) {

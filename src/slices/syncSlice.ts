@@ -12,7 +12,14 @@ import { disconnect, subscribeProject, unsubscribeProject } from './commands.js'
 import { sessionCreated, sessionLoaded } from './deliveryEvents.js';
 import { freezeDeep, passReducer, type PassCase } from './cow.js';
 import { copyCaseFor, copyCases } from './ingestCases.js';
-import { FRAME_ACTION_TYPES, replayGapReported, sessionInitialized, sessionRestored, type FrameAction } from './frameEvents.js';
+import {
+  FRAME_ACTION_TYPES,
+  replayGapReported,
+  sessionInitialized,
+  sessionRestored,
+  snapshotReceived,
+  type FrameAction,
+} from './frameEvents.js';
 import { isSafeKey } from '../protocol/index.js';
 
 export interface SeqGap {
@@ -33,12 +40,18 @@ export interface SyncState {
   subscriptions: string[];
   /** Last seq applied per project. */
   lastSeq: Record<string, number>;
+  /**
+   * Projects whose state this store holds: frames of the project (or a snapshot) were applied
+   * since the store was created, or the whole state was preloaded. A stored `lastSeq` of another
+   * project (a reload) has no state behind it, so it is not sent on subscribe.
+   */
+  hydrated: string[];
   gaps: SeqGap[];
 }
 
 export const MAX_GAPS = 50;
 
-export const initialSyncState: SyncState = freezeDeep({ subscriptions: [], lastSeq: {}, gaps: [] });
+export const initialSyncState: SyncState = freezeDeep({ subscriptions: [], lastSeq: {}, hydrated: [], gaps: [] });
 
 /** One pass of frames (a frame, or a burst) over the sync state: plain copies, made on write. */
 class SyncPass {
@@ -56,6 +69,8 @@ class SyncPass {
   }
 
   setLastSeq(projectId: string, seq: number) {
+    // Positions are only set by frames of the project: its state is now this store's.
+    if (!this.next.hydrated.includes(projectId)) this.next.hydrated = [...this.next.hydrated, projectId];
     if (this.next.lastSeq[projectId] === seq) return;
     if (!this.lastSeqCopied) {
       this.lastSeqCopied = true;
@@ -75,7 +90,7 @@ class SyncPass {
   commit(): SyncState {
     const { base, next } = this;
     if (this.lastSeqCopied && sameRecord(next.lastSeq, base.lastSeq)) next.lastSeq = base.lastSeq;
-    if (next.sessionId === base.sessionId && next.resumeToken === base.resumeToken && next.lastSeq === base.lastSeq && next.gaps === base.gaps) {
+    if (next.sessionId === base.sessionId && next.resumeToken === base.resumeToken && next.lastSeq === base.lastSeq && next.gaps === base.gaps && next.hydrated === base.hydrated) {
       return base;
     }
     return freezeDeep(next);
@@ -99,6 +114,11 @@ const onFrame: PassCase<SyncPass> = (pass, a) => {
     if (session.resume_token !== undefined) pass.next.resumeToken = session.resume_token;
     // A new session numbers events afresh; only a restored one continues the old positions.
     if (!restored) pass.resetLastSeq();
+    return;
+  }
+  if (snapshotReceived.match(action)) {
+    // Not seq-numbered: the snapshot includes the project's events up to at_seq, lower or not.
+    pass.setLastSeq(action.payload.frame.project_id, action.payload.frame.at_seq);
     return;
   }
   if (replayGapReported.match(action)) {

@@ -9,7 +9,7 @@
  * whole history fetches the older ones from it.
  */
 import type { Take } from '../protocol/index.js';
-import { generationCompleted, nodeStateChanged } from './frameEvents.js';
+import { generationCompleted, nodeStateChanged, snapshotReceived } from './frameEvents.js';
 import { freeze, freezeDeep, passCaseFor, passReducer, TableWork } from './cow.js';
 import { emptyTable, type Table } from './table.js';
 
@@ -75,6 +75,9 @@ export const takesReducer = passReducer<TakesState, TakesPass>({
     }),
     on(nodeStateChanged, (table, { payload: { frame, receivedAt } }) => {
       upsertTakes(table, frame.takes, frame.node_id, frame.task_id, receivedAt);
+    }),
+    on(snapshotReceived, (table, { payload: { frame, receivedAt } }) => {
+      for (const take of frame.takes) upsertTakes(table, [take], take.node_id, undefined, receivedAt);
     }),
   ]),
 });

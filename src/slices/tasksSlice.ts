@@ -13,7 +13,16 @@ import type { UnknownAction } from '@reduxjs/toolkit';
 import { isTerminalCeleryState, type CeleryState } from '../protocol/index.js';
 import { appendBounded, clampPercent } from './bounded.js';
 import { freeze, freezeDeep, settleArray, TableWork } from './cow.js';
-import { framesBatched, generationCompleted, generationFailed, generationStarted, taskProgressReceived } from './frameEvents.js';
+import {
+  framesBatched,
+  generationCompleted,
+  generationFailed,
+  generationStarted,
+  snapshotReceived,
+  taskProgressReceived,
+  taskStatusReceived,
+} from './frameEvents.js';
+import type { InboundFrameOf } from '../protocol/index.js';
 import type { MatchableCreator } from './ingestCases.js';
 import { startsNewAttempt } from './attempts.js';
 import { applyStep } from './steps.js';
@@ -122,6 +131,33 @@ function beginAttempt(task: TaskRecord, state: CeleryState) {
   task.total_steps = undefined;
 }
 
+type TaskFrame = InboundFrameOf<'task.progress'> | (InboundFrameOf<'task.status'> & { state: CeleryState });
+
+/** task.progress, and a task.status with a Celery state: the same rules. */
+function applyTaskFrame(pass: TasksPass, frame: TaskFrame, receivedAt: number) {
+  const task = ensureTask(pass, frame.task_id, receivedAt);
+  if (isTerminalCeleryState(task.state)) {
+    if (isResultAfterCompletion(task, frame)) {
+      task.result = frame.result;
+      task.updatedAt = receivedAt;
+    } else pass.lateFramesIgnored += 1;
+    return;
+  }
+  if (frame.node_id) task.node_id = frame.node_id;
+  if (startsNewAttempt(task.state, frame.state)) beginAttempt(task, frame.state);
+  if (frame.progress !== undefined) task.progress = Math.max(task.progress, clampPercent(frame.progress));
+  if (frame.state === 'SUCCESS') task.progress = 100;
+  if (frame.message !== undefined) task.message = frame.message;
+  // A running step's message ("Sampler: ...") says nothing once the task has finished.
+  else if (isTerminalCeleryState(frame.state)) task.message = undefined;
+  applyStep(task, frame);
+  if (frame.result !== undefined) task.result = frame.result;
+  advance(pass, task, frame.state, receivedAt);
+}
+
+/** The terminal state a snapshot's finished node status means for its run's task. */
+const FINISHED_STATE: Partial<Record<string, CeleryState>> = { completed: 'SUCCESS', error: 'FAILURE', cancelled: 'REVOKED' };
+
 type TaskCase = (pass: TasksPass, action: UnknownAction) => void;
 function on<A extends UnknownAction>(creator: MatchableCreator<A>, run: (pass: TasksPass, action: A) => void): [string, TaskCase] {
   return [creator.type, run as TaskCase];
@@ -129,24 +165,39 @@ function on<A extends UnknownAction>(creator: MatchableCreator<A>, run: (pass: T
 
 const CASES = new Map<string, TaskCase>([
   on(taskProgressReceived, (pass, { payload: { frame, receivedAt } }) => {
-    const task = ensureTask(pass, frame.task_id, receivedAt);
-    if (isTerminalCeleryState(task.state)) {
-      if (isResultAfterCompletion(task, frame)) {
-        task.result = frame.result;
-        task.updatedAt = receivedAt;
-      } else pass.lateFramesIgnored += 1;
-      return;
+    applyTaskFrame(pass, frame, receivedAt);
+  }),
+  on(taskStatusReceived, (pass, { payload: { frame, receivedAt } }) => {
+    // UNKNOWN is about the node's run (nodesSlice); the task record, if any, is left as it was.
+    if (frame.state !== 'UNKNOWN') applyTaskFrame(pass, frame as TaskFrame, receivedAt);
+  }),
+  on(snapshotReceived, (pass, { payload: { frame, receivedAt } }) => {
+    for (const entry of frame.tasks) {
+      const task = ensureTask(pass, entry.task_id, receivedAt);
+      if (isTerminalCeleryState(task.state)) continue;
+      if (entry.attempt !== undefined && entry.attempt > task.attempt) {
+        beginAttempt(task, entry.state);
+        task.attempt = entry.attempt;
+      }
+      // The server's current figures replace the client's, down as well as up.
+      task.state = entry.state;
+      if (entry.node_id !== undefined) task.node_id = entry.node_id;
+      task.progress = clampPercent(entry.progress ?? 0);
+      task.message = entry.message;
+      task.step = entry.step;
+      task.current_step = entry.current_step;
+      task.total_steps = entry.total_steps;
+      task.updatedAt = receivedAt;
+      if (isTerminalCeleryState(task.state)) finish(pass, task, receivedAt);
     }
-    if (frame.node_id) task.node_id = frame.node_id;
-    if (startsNewAttempt(task.state, frame.state)) beginAttempt(task, frame.state);
-    if (frame.progress !== undefined) task.progress = Math.max(task.progress, clampPercent(frame.progress));
-    if (frame.state === 'SUCCESS') task.progress = 100;
-    if (frame.message !== undefined) task.message = frame.message;
-    // A running step's message ("Sampler: ...") says nothing once the task has finished.
-    else if (isTerminalCeleryState(frame.state)) task.message = undefined;
-    applyStep(task, frame);
-    if (frame.result !== undefined) task.result = frame.result;
-    advance(pass, task, frame.state, receivedAt);
+    // A run the snapshot shows finished: its task, still unfinished here, finished too.
+    for (const node of frame.nodes) {
+      const state = node.task_id === undefined ? undefined : FINISHED_STATE[node.status];
+      const task = state && pass.table.peek(node.task_id!);
+      if (!task || isTerminalCeleryState(task.state)) continue;
+      const edited = pass.table.edit(node.task_id!)!;
+      if (advance(pass, edited, state, receivedAt) && state === 'SUCCESS') edited.progress = 100;
+    }
   }),
   on(generationStarted, (pass, { payload: { frame, receivedAt } }) => {
     const task = ensureTask(pass, frame.task_id, receivedAt);

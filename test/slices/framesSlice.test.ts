@@ -74,8 +74,10 @@ describe('frames slice', () => {
       const { frames } = replayFrames(readFixture(name));
       expect(frames.rejected.total, name).toBe(0);
       expect(frames.unknown.total, name).toBe(0);
-      expect(frames.duplicatesDropped, name).toBe(0);
-      expect(frames.applied, name).toBe(fixtureLines(name).length);
+      // resync-snapshot re-sends one event its snapshot includes, on purpose.
+      const duplicates = name === 'resync-snapshot' ? 1 : 0;
+      expect(frames.duplicatesDropped, name).toBe(duplicates);
+      expect(frames.applied, name).toBe(fixtureLines(name).length - duplicates);
     }
   });
 

@@ -19,6 +19,8 @@ export const FIXTURE_NAMES = [
   'celery-retry',
   'celery-redelivery',
   'celery-postrun',
+  'resync-snapshot',
+  'resync-status',
 ] as const;
 export type FixtureName = (typeof FIXTURE_NAMES)[number];
 
