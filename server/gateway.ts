@@ -1,10 +1,12 @@
 /**
  * The reference gateway: speaks docs/PROTOCOL.md to canvas clients over WebSocket, on top of an
  * event bus (in memory, or Redis for several instances). It imports the wire contract from
- * src/protocol and nothing else of the client.
+ * src/protocol and, for the project state it keeps (server/state/), the reducers of src/slices.
  *
  * - session.init -> session.init (new) or session.restored (known session and valid resume
- *   token), with this instance's id and capabilities ack, seq, replay.
+ *   token), with this instance's id and capabilities ack, seq, replay, snapshot, task_status.
+ * - query_tasks -> one task.status per id (UNKNOWN for a task it never heard of).
+ * - cancel_generation of a node with no running run -> answered to that client (never silence).
  * - subscribe { project_id, last_seq? } -> a project.snapshot (no last_seq, or one it cannot replay:
  *   server/state/) then live events; else replays history after last_seq (a replay.gap when
  *   history was trimmed), then live events; each event carries its project's seq.
