@@ -84,6 +84,12 @@ export interface RealtimeOptions {
   sessionReplyTimeoutMs?: number;
   /** The connection counts as stable (backoff resets) after staying up this long. Default 10 s. */
   stableAfterMs?: number;
+  /**
+   * After a reconnect to a backend that announced `snapshot` or `task_status`, or any restart
+   * signal, a run still shown generating that nothing confirmed within this long shows "Lost
+   * contact with this run" (and Generate works again). Default 20 s.
+   */
+  staleAfterMs?: number;
   /** A stored session older than this is ignored. Default 24 h. */
   sessionTtlMs?: number;
   /** Inbound frames larger than this are rejected. Default 1 MiB. */
@@ -108,6 +114,7 @@ export interface ResolvedOptions {
   connectTimeoutMs: number;
   sessionReplyTimeoutMs: number;
   stableAfterMs: number;
+  staleAfterMs: number;
   sessionTtlMs: number;
   maxFrameBytes: number;
   batch: boolean;
@@ -123,6 +130,7 @@ export const DEFAULTS = {
   connectTimeoutMs: 10_000,
   sessionReplyTimeoutMs: 1_500,
   stableAfterMs: 10_000,
+  staleAfterMs: 20_000,
   sessionTtlMs: 24 * 60 * 60_000,
   maxFrameBytes: 1024 * 1024,
 } as const;
@@ -169,6 +177,7 @@ export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
     connectTimeoutMs: timerDelay('connectTimeoutMs', options.connectTimeoutMs, DEFAULTS.connectTimeoutMs),
     sessionReplyTimeoutMs: timerDelay('sessionReplyTimeoutMs', options.sessionReplyTimeoutMs, DEFAULTS.sessionReplyTimeoutMs),
     stableAfterMs: timerDelay('stableAfterMs', options.stableAfterMs, DEFAULTS.stableAfterMs),
+    staleAfterMs: timerDelay('staleAfterMs', options.staleAfterMs, DEFAULTS.staleAfterMs),
     sessionTtlMs: positive('sessionTtlMs', options.sessionTtlMs, DEFAULTS.sessionTtlMs),
     maxFrameBytes: positive('maxFrameBytes', options.maxFrameBytes, DEFAULTS.maxFrameBytes),
     batch: options.batch ?? true,

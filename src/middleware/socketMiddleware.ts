@@ -8,12 +8,22 @@
  * what the status asks for: open, retry after a backoff, ping, give up a dead link.
  */
 import type { Middleware, UnknownAction } from '@reduxjs/toolkit';
-import { CLIENT_CLOSE, encodeFrame, type InboundFrame, type OutboundFrame, type UnknownFrame } from '../protocol/index.js';
+import {
+  CLIENT_CLOSE,
+  encodeFrame,
+  isTerminalCeleryState,
+  MAX_QUERY_TASK_IDS,
+  type InboundFrame,
+  type OutboundFrame,
+  type UnknownFrame,
+} from '../protocol/index.js';
+import { getEntity } from '../slices/table.js';
 import {
   cancelGeneration,
   commandInvalid,
   connect,
   connectionStabilized,
+  contactLost,
   disconnect,
   dropDuplicates,
   framesBatched,
@@ -177,6 +187,8 @@ export function createSocketMiddleware(options: RealtimeOptions = {}, hooks: Soc
   let saveScheduled = false;
   let forgotten = false;
   let lastRestartHandled: number | undefined;
+  /** Sockets whose session became ready: any after the first is a reconnect. */
+  let sessionsReady = 0;
   /** Storage failures seen while the store is still being built, when nothing may be dispatched. */
   let storageFailuresBeforeStart: Array<{ operation: StorageOperation; error: string; at: number }> | undefined = [];
   const liveTimers = new Map<string, unknown>();
@@ -251,13 +263,21 @@ export function createSocketMiddleware(options: RealtimeOptions = {}, hooks: Soc
     }
   }
 
+  /**
+   * last_seq asks for a replay: only a backend that announced `replay` is asked, and only with a
+   * position whose state this store holds (docs/PROTOCOL.md). After a reload (a stored position,
+   * an empty state) a backend with `snapshot` gets none (it sends a snapshot); one with only
+   * `replay` gets 0 (it replays from the start).
+   */
   function subscribeFrame(projectId: string): OutboundFrame {
-    const lastSeq = state().sync.lastSeq[projectId];
-    // last_seq asks for a replay: only a backend that announced `replay` is asked (docs/PROTOCOL.md).
-    const replay = state().connection.capabilities.includes('replay');
-    return lastSeq === undefined || !replay
-      ? { type: 'subscribe', project_id: projectId }
-      : { type: 'subscribe', project_id: projectId, last_seq: lastSeq };
+    const { sync, connection } = state();
+    if (!connection.capabilities.includes('replay')) return { type: 'subscribe', project_id: projectId };
+    const lastSeq = sync.hydrated.includes(projectId) ? sync.lastSeq[projectId] : undefined;
+    if (lastSeq !== undefined) return { type: 'subscribe', project_id: projectId, last_seq: lastSeq };
+    const reloaded = sync.storedLastSeq[projectId] !== undefined;
+    return reloaded && !connection.capabilities.includes('snapshot')
+      ? { type: 'subscribe', project_id: projectId, last_seq: 0 }
+      : { type: 'subscribe', project_id: projectId };
   }
 
   function expireOutbox() {
@@ -322,24 +342,67 @@ export function createSocketMiddleware(options: RealtimeOptions = {}, hooks: Soc
   }
 
   /**
-   * The backend restarted: what it knew about running generations may be gone. Nodes still
-   * shown as generating wait for a frame to confirm them. Once per detected restart.
+   * After a reconnect or a restart, what the client shows running may have ended, or been
+   * forgotten, while it was away. Nodes still shown generating are marked stale and the
+   * `staleAfter` timer starts: what no snapshot, task.status or frame confirms by then is
+   * lost ("Lost contact with this run"). Runs when the session is ready on a socket after the
+   * first with a backend that can answer (`snapshot`, `task_status`), and once per detected
+   * restart whatever the backend announced (a late session reply included).
    */
-  function markStaleAfterRestart() {
+  function resyncRuns(reconnected: boolean) {
+    const restartAt = state().connection.restartDetectedAt;
+    const restarted = restartAt !== undefined && restartAt !== lastRestartHandled;
+    // Called after every inbound batch (a late session reply): this is all it costs there.
+    if (!restarted && !reconnected) return;
+    if (restarted) lastRestartHandled = restartAt;
     const current = state();
-    const restartAt = current.connection.restartDetectedAt;
-    if (restartAt === undefined || restartAt === lastRestartHandled) return;
-    lastRestartHandled = restartAt;
+    const capabilities = current.connection.capabilities;
+    const canAnswer = capabilities.includes('snapshot') || capabilities.includes('task_status');
+    if (!restarted && !(reconnected && canAnswer)) return;
     if (current.nodes.generating_ids.length > 0) {
       dispatch(nodesMarkedStale({ nodeIds: [...current.nodes.generating_ids], at: timers.now() }));
+      setTimer('staleAfter', config.staleAfterMs, loseUnconfirmedRuns);
+    }
+    if (capabilities.includes('task_status')) queryRunningTasks();
+  }
+
+  /** The staleAfter timer: every node still stale (nothing confirmed it) is lost. */
+  function loseUnconfirmedRuns() {
+    const { nodes } = state();
+    const lost = nodes.generating_ids.filter((id) => getEntity(nodes, id)?.stale === true);
+    if (lost.length > 0) dispatch(contactLost({ nodeIds: lost, at: timers.now() }));
+  }
+
+  /**
+   * query_tasks for every task the client shows running: a node generating (or stale) with a
+   * task id, and every task not finished; at most MAX_QUERY_TASK_IDS per frame.
+   */
+  function queryRunningTasks() {
+    const { nodes, tasks } = state();
+    const ids = new Set<string>();
+    for (const id of nodes.generating_ids) {
+      const taskId = getEntity(nodes, id)?.task_id;
+      if (taskId !== undefined) ids.add(taskId);
+    }
+    for (const id of tasks.ids) {
+      const task = getEntity(tasks, id);
+      if (task && !isTerminalCeleryState(task.state)) ids.add(id);
+    }
+    const all = [...ids];
+    const timestamp = new Date(timers.now()).toISOString();
+    for (let i = 0; i < all.length; i += MAX_QUERY_TASK_IDS) {
+      sendFrame({ type: 'query_tasks', task_ids: all.slice(i, i + MAX_QUERY_TASK_IDS), timestamp });
     }
   }
 
   function onSessionReady() {
     clearTimer('sessionReply');
-    markStaleAfterRestart();
+    const reconnected = sessionsReady > 0;
+    sessionsReady += 1;
     const current = state();
+    // Subscriptions first: a snapshot answers them; query_tasks follows.
     for (const projectId of current.sync.subscriptions) sendFrame(subscribeFrame(projectId));
+    resyncRuns(reconnected);
     flushOutbox();
   }
 
@@ -376,7 +439,7 @@ export function createSocketMiddleware(options: RealtimeOptions = {}, hooks: Soc
     if (!wasReady && state().connection.sessionReady && socket) onSessionReady();
     // A session reply that came after the client stopped waiting for it (a cold-starting
     // container) still reveals a restart.
-    else markStaleAfterRestart();
+    else resyncRuns(false);
     // Suspended with the socket open: a system.shutdown came on it.
     if (socket && socket.readyState === OPEN && state().connection.status === 'suspended') awaitShutdownClose(frames);
   }

@@ -99,7 +99,8 @@ export function snapshotSession(state: RealtimeState, now: number): StoredSessio
     sessionId: state.sync.sessionId,
     resumeToken: state.sync.resumeToken,
     subscriptions: state.sync.subscriptions,
-    lastSeq: state.sync.lastSeq,
+    // A position with its state wins; one read back from storage is kept until then.
+    lastSeq: Object.keys(state.sync.storedLastSeq).length === 0 ? state.sync.lastSeq : { ...state.sync.storedLastSeq, ...state.sync.lastSeq },
     outbox: state.outbox.entries,
     capabilities: state.connection.capabilities,
   };

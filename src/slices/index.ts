@@ -11,7 +11,7 @@ export { CONNECTION_STATUSES, initialConnectionState } from './connectionSlice.j
 export type { ConnectionState, ConnectionStatus } from './connectionSlice.js';
 export { MAX_FINISHED_TASKS } from './tasksSlice.js';
 export type { TaskRecord, TasksState } from './tasksSlice.js';
-export { NODE_STATUSES, MAX_PAST_RUNS, MAX_TAKES_PER_NODE } from './nodesSlice.js';
+export { NODE_STATUSES, MAX_PAST_RUNS, MAX_TAKES_PER_NODE, LOST_CONTACT_ERROR } from './nodesSlice.js';
 export type { NodeRecord, NodeStatus, NodesState, PendingCommand } from './nodesSlice.js';
 export { MAX_TAKES } from './takesSlice.js';
 export type { TakeRecord, TakesState } from './takesSlice.js';

@@ -46,12 +46,17 @@ export interface SyncState {
    * project (a reload) has no state behind it, so it is not sent on subscribe.
    */
   hydrated: string[];
+  /**
+   * Positions read back from storage (a reload) with no state behind them: never used to drop
+   * events, only kept (and stored again) until the project's state is rebuilt.
+   */
+  storedLastSeq: Record<string, number>;
   gaps: SeqGap[];
 }
 
 export const MAX_GAPS = 50;
 
-export const initialSyncState: SyncState = freezeDeep({ subscriptions: [], lastSeq: {}, hydrated: [], gaps: [] });
+export const initialSyncState: SyncState = freezeDeep({ subscriptions: [], lastSeq: {}, hydrated: [], storedLastSeq: {}, gaps: [] });
 
 /** One pass of frames (a frame, or a burst) over the sync state: plain copies, made on write. */
 class SyncPass {
@@ -70,7 +75,13 @@ class SyncPass {
 
   setLastSeq(projectId: string, seq: number) {
     // Positions are only set by frames of the project: its state is now this store's.
-    if (!this.next.hydrated.includes(projectId)) this.next.hydrated = [...this.next.hydrated, projectId];
+    if (!this.next.hydrated.includes(projectId)) {
+      this.next.hydrated = [...this.next.hydrated, projectId];
+      if (projectId in this.next.storedLastSeq) {
+        const { [projectId]: _replaced, ...rest } = this.next.storedLastSeq;
+        this.next.storedLastSeq = rest;
+      }
+    }
     if (this.next.lastSeq[projectId] === seq) return;
     if (!this.lastSeqCopied) {
       this.lastSeqCopied = true;
@@ -90,7 +101,7 @@ class SyncPass {
   commit(): SyncState {
     const { base, next } = this;
     if (this.lastSeqCopied && sameRecord(next.lastSeq, base.lastSeq)) next.lastSeq = base.lastSeq;
-    if (next.sessionId === base.sessionId && next.resumeToken === base.resumeToken && next.lastSeq === base.lastSeq && next.gaps === base.gaps && next.hydrated === base.hydrated) {
+    if (next.sessionId === base.sessionId && next.resumeToken === base.resumeToken && next.lastSeq === base.lastSeq && next.gaps === base.gaps && next.hydrated === base.hydrated && next.storedLastSeq === base.storedLastSeq) {
       return base;
     }
     return freezeDeep(next);
@@ -156,11 +167,13 @@ const commandCases = copyCases<SyncState>([
     state.sessionId ??= payload.sessionId;
     state.resumeToken ??= payload.resumeToken;
     for (const projectId of payload.subscriptions) if (isSafeKey(projectId)) state.subscriptions = withItem(state.subscriptions, projectId);
-    let lastSeq: Record<string, number> | undefined;
+    // A stored position without its state must not make the client skip events: it is kept
+    // aside (storedLastSeq), and the project subscribes for a snapshot or a replay from 0.
+    let stored: Record<string, number> | undefined;
     for (const [projectId, seq] of Object.entries(payload.lastSeq)) {
-      if (isSafeKey(projectId) && state.lastSeq[projectId] === undefined) (lastSeq ??= { ...state.lastSeq })[projectId] = seq;
+      if (isSafeKey(projectId) && state.lastSeq[projectId] === undefined) (stored ??= { ...state.storedLastSeq })[projectId] = seq;
     }
-    if (lastSeq) state.lastSeq = lastSeq;
+    if (stored) state.storedLastSeq = stored;
   }),
   on(sessionCreated, (state, { payload }) => {
     state.sessionId = payload.sessionId;

@@ -1,7 +1,8 @@
 import { fireEvent, render, screen } from '@testing-library/svelte';
 import { afterEach, describe, expect, it } from 'vitest';
 import GenerationNode from '../../src/components/GenerationNode.svelte';
-import { encodeFrame, type RealtimeStore } from '../../src/index.js';
+import { flushSync } from 'svelte';
+import { contactLost, encodeFrame, nodesMarkedStale, type RealtimeStore } from '../../src/index.js';
 import GenerationNodeHost from './hosts/GenerationNodeHost.svelte';
 import {
   HOSTILE_IMG,
@@ -292,5 +293,33 @@ describe('GenerationNode', () => {
     );
     expect(screen.getByRole('alert').textContent).toContain(HOSTILE_SCRIPT);
     expectNoInjectedMarkup(container);
+  });
+
+  it('a run whose contact was lost shows "Lost contact with this run" and Generate works again', async () => {
+    store = makeStore();
+    const { container } = render(GenerationNode, { props: { store, nodeId: SUCCESS_NODE, params: { prompt: 'Harbor at night' } } });
+    const actions = actionsOf('generation-success');
+    const midway = indexOfFrame(actions, (f) => f.current_step === 10);
+    play(store, actions.slice(0, midway + 1));
+    expect(status(container)).toBe('generating');
+    expect(generateButton().disabled).toBe(true);
+
+    // A reconnect that nothing confirmed within staleAfterMs (the middleware's timer).
+    store.dispatch(nodesMarkedStale({ nodeIds: [SUCCESS_NODE], at: Date.now() }));
+    store.dispatch(contactLost({ nodeIds: [SUCCESS_NODE], at: Date.now() }));
+    flushSync();
+    expect(status(container)).toBe('error');
+    expect(screen.getByRole('alert').textContent).toContain('Lost contact with this run');
+    expect(container.querySelector('.cr-stale')).toBeNull();
+    expect(generateButton().disabled).toBe(false);
+    expect(cancelButton()?.disabled ?? true).toBe(true);
+
+    await fireEvent.click(generateButton());
+    expect(outboxFrames()).toEqual([expect.objectContaining({ type: 'start_generation', node_id: SUCCESS_NODE })]);
+
+    // A later frame of the same run brings it back.
+    play(store, actions.slice(midway + 1, midway + 2));
+    expect(status(container)).toBe('generating');
+    expect(screen.queryByText('Lost contact with this run')).toBeNull();
   });
 });

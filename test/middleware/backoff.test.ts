@@ -99,7 +99,7 @@ describe('resolveBackoff', () => {
     expect(() => createSocketMiddleware({ queue: { max: 0 } })).toThrow(/queue.max must be a positive number/);
   });
 
-  it.each(['connectTimeoutMs', 'sessionReplyTimeoutMs', 'stableAfterMs'] as const)(
+  it.each(['connectTimeoutMs', 'sessionReplyTimeoutMs', 'stableAfterMs', 'staleAfterMs'] as const)(
     '%s longer than a timer can hold is refused (it would fire at once)',
     (name) => {
       expect(() => createSocketMiddleware({ [name]: 2 ** 31 })).toThrow(new RangeError(`${name} must be at most 2147483647 ms, the longest timer delay (got 2147483648)`));
