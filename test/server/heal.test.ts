@@ -30,10 +30,10 @@ afterEach(() => cleanups.run());
 type Storage = ReturnType<typeof createMemoryStorage>;
 
 /** A whole memory-bus server (what `npm start` runs): bus, simulator, gateway, on `port` (0: free). */
-async function server(port = 0, instanceId?: string) {
+async function server(port = 0, instanceId?: string, extensions: { snapshot?: boolean; taskStatus?: boolean } = {}) {
   const bus = createMemoryBus();
   const simulator: Simulator = createSimulator({ bus, seed: 2026, speed: 25, failureRate: 0, ambientEveryMs: 0 });
-  const gateway: Gateway = createGateway({ bus, host: '127.0.0.1', port, instanceId, heartbeatMs: 200, onCommand: simulator.handleCommand });
+  const gateway: Gateway = createGateway({ bus, host: '127.0.0.1', port, instanceId, heartbeatMs: 200, onCommand: simulator.handleCommand, ...extensions });
   await gateway.ready;
   let killed = false;
   const kill = async () => {
@@ -105,9 +105,45 @@ describe('the canvas heals: project state on subscribe', () => {
     expect(state.sync.lastSeq['proj-1']).toBe(await srv.bus.lastSeq('proj-1'));
     expect(state.frames.rejected.total).toBe(0);
   });
+
+  it('a reload (same storage, a new store) shows the completed node and its take again', async () => {
+    const srv = await server();
+    const storage = createMemoryStorage();
+    const first = client(srv.url, storage);
+    await ready(first);
+    await generateOnce(first, 'node-1');
+    // The page goes away; its storage (session, position) stays.
+    first.dispose();
+
+    const reloaded = client(srv.url, storage);
+    await ready(reloaded);
+    const state = await waitForState(reloaded, (s) => node(s, 'node-1')?.status === 'completed', 'node-1 completed after the reload');
+    expect(selectTakesByNode(state, 'node-1')).toHaveLength(1);
+    // From the snapshot that answered the subscribe, not from a replay of the whole history.
+    expect(state.frames.recent.map((recent) => recent.frame.type)).toContain('project.snapshot');
+    expect(state.frames.recent.map((recent) => recent.frame.type)).not.toContain('generation.completed');
+    expect(state.sync.lastSeq['proj-1']).toBe(await srv.bus.lastSeq('proj-1'));
+  });
 });
 
 describe('the canvas heals: a memory-bus server killed mid-run and started again', () => {
+  it('a restarted server with task_status only (no snapshot): the run is lost at once, on the UNKNOWN answer, long before staleAfterMs', async () => {
+    const before = await server(0, 'gw-before', { snapshot: false });
+    // A timer this long cannot be what ends the run within the wait below: the answer does.
+    const store = client(before.url, createMemoryStorage(), { staleAfterMs: 60_000 });
+    await ready(store);
+    store.dispatch(startGeneration({ nodeId: 'node-3', projectId: 'proj-1', params: { prompt: 'A close-up', steps: 30 } }));
+    await waitForState(store, (s) => (node(s, 'node-3')?.step ?? '').startsWith('Denoising'), 'denoising');
+    await before.kill();
+    await waitForState(store, (s) => s.connection.status === 'reconnecting', 'reconnecting');
+    const restartedAt = Date.now();
+    await server(before.port, 'gw-after', { snapshot: false });
+    const lost = await waitForState(store, (s) => node(s, 'node-3')?.status !== 'generating', 'the run lost', 5_000);
+    expect(node(lost, 'node-3')).toMatchObject({ status: 'error', lost: true });
+    console.log(`[heal] memory-bus restart, task_status only: the run was shown lost ${Date.now() - restartedAt} ms after the new server started`);
+  });
+
+
   it('the run leaves generating, a cancel resolves, and a rerun adds a new take', async () => {
     const before = await server(0, 'gw-before');
     const store = client(before.url);
