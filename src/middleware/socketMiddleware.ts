@@ -13,6 +13,7 @@ import {
   encodeFrame,
   isTerminalCeleryState,
   MAX_QUERY_TASK_IDS,
+  type Capability,
   type InboundFrame,
   type OutboundFrame,
   type UnknownFrame,
@@ -271,13 +272,10 @@ export function createSocketMiddleware(options: RealtimeOptions = {}, hooks: Soc
    */
   function subscribeFrame(projectId: string): OutboundFrame {
     const { sync, connection } = state();
-    if (!connection.capabilities.includes('replay')) return { type: 'subscribe', project_id: projectId };
-    const lastSeq = sync.hydrated.includes(projectId) ? sync.lastSeq[projectId] : undefined;
-    if (lastSeq !== undefined) return { type: 'subscribe', project_id: projectId, last_seq: lastSeq };
-    const reloaded = sync.storedLastSeq[projectId] !== undefined;
-    return reloaded && !connection.capabilities.includes('snapshot')
-      ? { type: 'subscribe', project_id: projectId, last_seq: 0 }
-      : { type: 'subscribe', project_id: projectId };
+    const has = (capability: Capability) => connection.capabilities.includes(capability);
+    // lastSeq holds only positions with their state (a stored one waits in storedLastSeq).
+    const lastSeq = has('replay') ? (sync.lastSeq[projectId] ?? (projectId in sync.storedLastSeq && !has('snapshot') ? 0 : undefined)) : undefined;
+    return lastSeq === undefined ? { type: 'subscribe', project_id: projectId } : { type: 'subscribe', project_id: projectId, last_seq: lastSeq };
   }
 
   function expireOutbox() {

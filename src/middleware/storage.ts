@@ -100,7 +100,7 @@ export function snapshotSession(state: RealtimeState, now: number): StoredSessio
     resumeToken: state.sync.resumeToken,
     subscriptions: state.sync.subscriptions,
     // A position with its state wins; one read back from storage is kept until then.
-    lastSeq: Object.keys(state.sync.storedLastSeq).length === 0 ? state.sync.lastSeq : { ...state.sync.storedLastSeq, ...state.sync.lastSeq },
+    lastSeq: { ...state.sync.storedLastSeq, ...state.sync.lastSeq },
     outbox: state.outbox.entries,
     capabilities: state.connection.capabilities,
   };

@@ -8,7 +8,6 @@
  */
 import * as v from 'valibot';
 import {
-  AGENT_TYPES,
   CAPABILITIES,
   SNAPSHOT_AGENT_STATUSES,
   SNAPSHOT_NODE_STATUSES,
@@ -253,10 +252,13 @@ export const PromptCompositeSchema = v.object({
   composite_prompt: CompositePromptSchema,
 });
 
+/** A beat's name: a key of the beats table, so never a name Object.prototype owns. */
+const BeatName = v.pipe(ShortText, v.check(isSafeKey, 'a beat name must be a usable key'));
+
 export const NarrativeBeatSchema = v.object({
   type: v.literal('narrative.beat'),
   ...Envelope,
-  beat_name: v.pipe(ShortText, v.check(isSafeKey, 'beat_name must be a usable key')),
+  beat_name: BeatName,
   scene_id: IdSchema,
   keywords: v.optional(StringList, []),
   /** The generation this beat drives, when the backend knows it. */
@@ -328,18 +330,20 @@ export const ReplayGapSchema = v.object({
   to_seq: Count,
 });
 
-/** Bounds of a project.snapshot (docs/PROTOCOL.md): the server caps it, the client checks. */
-export const SNAPSHOT_LIMITS = { nodes: 2_000, tasks: 500, takesPerNode: 8, agents: AGENT_TYPES.length } as const;
-
-export const SnapshotNodeSchema = v.object({
-  node_id: IdSchema,
-  status: v.picklist(SNAPSHOT_NODE_STATUSES),
-  task_id: v.optional(IdSchema),
+/** What a task reports of its run: task.status, and a snapshot's nodes and tasks. */
+const RunFields = {
   progress: v.optional(Percent),
   step: v.optional(ShortText),
   current_step: v.optional(Count),
   total_steps: v.optional(Count),
   message: v.optional(Text),
+};
+
+export const SnapshotNodeSchema = v.object({
+  node_id: IdSchema,
+  status: v.picklist(SNAPSHOT_NODE_STATUSES),
+  task_id: v.optional(IdSchema),
+  ...RunFields,
   error: v.optional(Text),
   thumbnail: v.optional(Url),
   output_path: v.optional(Url),
@@ -353,11 +357,7 @@ export const SnapshotTaskSchema = v.object({
   task_id: IdSchema,
   node_id: v.optional(IdSchema),
   state: CeleryState,
-  progress: v.optional(Percent),
-  message: v.optional(Text),
-  step: v.optional(ShortText),
-  current_step: v.optional(Count),
-  total_steps: v.optional(Count),
+  ...RunFields,
   attempt: v.optional(Count),
 });
 
@@ -376,10 +376,8 @@ export const SnapshotNarrativeSchema = v.object({
   structure_type: v.optional(v.picklist(STRUCTURE_TYPES)),
   scene_id: v.optional(IdSchema),
   shot_id: v.optional(IdSchema),
-  current_beat: v.optional(v.pipe(ShortText, v.check(isSafeKey, 'current_beat must be a usable key'))),
-  completed_beats: v.optional(
-    v.pipe(v.array(v.pipe(ShortText, v.check(isSafeKey, 'a beat must be a usable key'))), v.maxLength(1_000)),
-  ),
+  current_beat: v.optional(BeatName),
+  completed_beats: v.optional(v.pipe(v.array(BeatName), v.maxLength(1_000))),
 });
 
 /**
@@ -392,10 +390,11 @@ export const ProjectSnapshotSchema = v.object({
   ...Envelope,
   project_id: IdSchema,
   at_seq: Count,
-  nodes: v.pipe(v.array(SnapshotNodeSchema), v.maxLength(SNAPSHOT_LIMITS.nodes)),
-  tasks: v.pipe(v.array(SnapshotTaskSchema), v.maxLength(SNAPSHOT_LIMITS.tasks)),
-  takes: v.pipe(v.array(SnapshotTakeSchema), v.maxLength(SNAPSHOT_LIMITS.nodes * SNAPSHOT_LIMITS.takesPerNode)),
-  agents: v.pipe(v.array(SnapshotAgentSchema), v.maxLength(SNAPSHOT_LIMITS.agents)),
+  // The server's caps (docs/PROTOCOL.md): 2,000 nodes, 500 tasks, 8 takes per node, 7 agents.
+  nodes: v.pipe(v.array(SnapshotNodeSchema), v.maxLength(2_000)),
+  tasks: v.pipe(v.array(SnapshotTaskSchema), v.maxLength(500)),
+  takes: v.pipe(v.array(SnapshotTakeSchema), v.maxLength(16_000)),
+  agents: v.pipe(v.array(SnapshotAgentSchema), v.maxLength(7)),
   narrative: v.optional(SnapshotNarrativeSchema),
 });
 
@@ -406,11 +405,7 @@ export const TaskStatusSchema = v.object({
   task_id: IdSchema,
   state: v.picklist(TASK_STATUS_STATES),
   node_id: v.optional(IdSchema),
-  progress: v.optional(Percent),
-  message: v.optional(Text),
-  step: v.optional(ShortText),
-  current_step: v.optional(Count),
-  total_steps: v.optional(Count),
+  ...RunFields,
   result: v.optional(Json),
   attempt: v.optional(Count),
 });

@@ -136,15 +136,10 @@ export const agentsReducer = passReducer<AgentsState, AgentsPass>({
     on(snapshotReceived, (pass, { payload: { frame, receivedAt } }) => {
       // The agents the snapshot lists take its assignment; the others are left as they were.
       for (const entry of frame.agents) {
-        const existing = pass.table.peek(entry.agent_type);
         pass.table.set(entry.agent_type, {
-          agent_type: entry.agent_type,
-          status: entry.status,
-          task_id: entry.task_id,
-          node_id: entry.node_id,
-          current_task: entry.current_task,
+          ...entry,
           progress: clampPercent(entry.progress ?? (entry.status === 'completed' ? 100 : 0)),
-          vram_usage: existing?.vram_usage,
+          vram_usage: pass.table.peek(entry.agent_type)?.vram_usage,
           updatedAt: receivedAt,
         });
       }

@@ -13,3 +13,6 @@ export function startsNewAttempt(previous: CeleryState | undefined, next: Celery
   if (previous === 'RETRY') return next === 'STARTED' || next === 'PROGRESS';
   return previous === 'PROGRESS' && next === 'STARTED';
 }
+
+/** The terminal Celery state a finished node status stands for (a snapshot's node, its run's task). */
+export const TERMINAL_STATE_OF: Partial<Record<string, CeleryState>> = { completed: 'SUCCESS', error: 'FAILURE', cancelled: 'REVOKED' };

@@ -166,21 +166,17 @@ export const narrativeReducer = passReducer<NarrativeState, NarrativePass>({
       if (frame.current_shot !== undefined) state.current_shot = frame.current_shot;
       if (frame.total_shots !== undefined) state.total_shots = frame.total_shots;
     }),
-    on(snapshotReceived, (pass, { payload: { frame, receivedAt } }) => {
+    on(snapshotReceived, (pass, { payload: { frame } }) => {
       const position = frame.narrative;
       if (!position) return;
-      const state = pass.next;
-      if (position.structure_type !== undefined) state.structure_type = position.structure_type;
-      if (position.scene_id !== undefined) state.current_scene = position.scene_id;
-      if (position.shot_id !== undefined) state.current_shot = position.shot_id;
-      if (position.current_beat !== undefined) state.current_beat = position.current_beat;
+      const { structure_type, scene_id: current_scene, shot_id: current_shot, current_beat } = position;
+      for (const [key, value] of Object.entries({ structure_type, current_scene, current_shot, current_beat })) {
+        if (value !== undefined) (pass.next as unknown as Record<string, unknown>)[key] = value;
+      }
       if (position.completed_beats !== undefined) {
         // The server's list is the story so far: it replaces the client's, in its order.
         pass.completed.length = 0;
-        for (const beat of position.completed_beats) {
-          pushUnique(pass.completed, beat);
-          pass.ensureBeat(beat).reachedAt ??= receivedAt;
-        }
+        for (const beat of position.completed_beats) pushUnique(pass.completed, beat);
       }
     }),
     on(generationStarted, (pass, { payload: { frame } }) => {

@@ -27,7 +27,7 @@ import {
   taskProgressReceived,
   taskStatusReceived,
 } from './frameEvents.js';
-import { startsNewAttempt } from './attempts.js';
+import { startsNewAttempt, TERMINAL_STATE_OF } from './attempts.js';
 import { applyStep } from './steps.js';
 
 export const NODE_STATUSES = ['idle', 'generating', 'completed', 'error', 'cancelled'] as const;
@@ -320,94 +320,56 @@ function applyTaskFrame(table: NodesTable, frame: TaskFrame, receivedAt: number)
 
 type TaskFrame = InboundFrameOf<'task.progress'> | (InboundFrameOf<'task.status'> & { state: CeleryState });
 
-/** The node whose current run is `taskId` (task.status may not name it): a scan, for a rare frame. */
-function findNodeOfRun(table: NodesTable, taskId: string): string | undefined {
-  for (const id of table.ids()) if (table.peek(id)?.task_id === taskId) return id;
-  return undefined;
-}
-
 type Snapshot = InboundFrameOf<'project.snapshot'>;
+
+/** A snapshot's figures of the node's run: set as they are (absent ones cleared). */
+const SNAPSHOT_RUN_FIELDS = ['step', 'current_step', 'total_steps', 'message'] as const;
+/** A snapshot's descriptive fields: set when present. */
+const SNAPSHOT_KEPT_FIELDS = ['output_path', 'thumbnail', 'current_take', 'scene_id', 'shot_id', 'emotional_beat'] as const;
 
 /**
  * The project's part of the state, replaced from a snapshot: the listed nodes take its fields,
- * and a node of the project shown generating that it does not list as generating leaves
- * `generating` (its run is retired).
+ * and a node of the project shown generating that it does not list leaves `generating` (its run
+ * is retired).
  */
 function applySnapshot(table: NodesTable, frame: Snapshot, at: number) {
   const listed = new Set<string>();
-  const taskStates = new Map<string, CeleryState>();
-  for (const task of frame.tasks) taskStates.set(task.task_id, task.state);
-  const takeIds = new Map<string, Take[]>();
-  for (const take of frame.takes) {
-    const list = takeIds.get(take.node_id);
-    if (list) list.push(take);
-    else takeIds.set(take.node_id, [take]);
-  }
   for (const entry of frame.nodes) {
     listed.add(entry.node_id);
     const node = ensureNode(table, entry.node_id, at);
-    node.project_id = frame.project_id;
-    node.updatedAt = at;
-    if (node.stale) delete node.stale;
-    if (node.lost) delete node.lost;
+    confirm(node, at, frame.project_id);
     if (entry.task_id !== undefined && entry.task_id !== node.task_id) {
       if (node.task_id !== undefined) addPastRun(node, node.task_id);
       node.past_task_ids = node.past_task_ids.filter((id) => id !== entry.task_id);
       node.task_id = entry.task_id;
     }
-    const status: NodeStatus = entry.status;
+    const status = entry.status;
     setStatus(table, node, status);
     if (status === 'idle') retireRun(node);
-    node.task_state = node.task_id === undefined ? undefined : (taskStates.get(node.task_id) ?? celeryStateFor(status));
-    if (status !== 'generating') node.pending = undefined;
-    else if (node.pending?.kind === 'start') node.pending = undefined;
+    node.task_state = frame.tasks.find((task) => task.task_id === node.task_id)?.state ?? TERMINAL_STATE_OF[status];
+    // A start waits for its own answer; anything else the snapshot settles.
+    if (status !== 'generating' || node.pending?.kind === 'start') node.pending = undefined;
+    resetProgress(node);
     node.progress = status === 'completed' ? 100 : clampPercent(entry.progress ?? 0);
-    node.step = entry.step;
-    node.current_step = entry.current_step;
-    node.total_steps = entry.total_steps;
-    node.message = entry.message;
-    node.error = status === 'error' ? (entry.error ?? 'Generation failed') : undefined;
-    if (entry.output_path !== undefined) node.output_path = entry.output_path;
-    if (entry.thumbnail !== undefined) node.thumbnail = entry.thumbnail;
-    if (entry.current_take !== undefined) node.current_take = entry.current_take;
-    if (entry.scene_id !== undefined) node.scene_id = entry.scene_id;
-    if (entry.shot_id !== undefined) node.shot_id = entry.shot_id;
-    if (entry.emotional_beat !== undefined) node.emotional_beat = entry.emotional_beat;
-    const takes = takeIds.get(entry.node_id);
-    if (takes) addTakes(node, [...takes].sort((a, b) => a.take_number - b.take_number));
+    const record = node as unknown as Record<string, unknown>;
+    for (const key of SNAPSHOT_RUN_FIELDS) record[key] = entry[key];
+    for (const key of SNAPSHOT_KEPT_FIELDS) if (entry[key] !== undefined) record[key] = entry[key];
+    if (status === 'error') node.error = entry.error ?? 'Generation failed';
   }
-  // Takes of nodes the snapshot does not list (a node list capped at its bound).
-  for (const [nodeId, takes] of takeIds) {
-    if (listed.has(nodeId)) continue;
-    const node = ensureNode(table, nodeId, at);
+  // Oldest first, so each node keeps its newest take ids.
+  for (const take of [...frame.takes].sort((a, b) => a.take_number - b.take_number)) {
+    const node = ensureNode(table, take.node_id, at);
     node.project_id = frame.project_id;
-    addTakes(node, [...takes].sort((a, b) => a.take_number - b.take_number));
+    addTakes(node, [take]);
   }
   for (const id of [...table.generating]) {
     if (listed.has(id) || table.peek(id)?.project_id !== frame.project_id) continue;
     const node = table.edit(id)!;
     setStatus(table, node, 'idle');
     retireRun(node);
+    resetProgress(node);
     node.pending = undefined;
-    node.progress = 0;
-    node.step = node.message = undefined;
-    node.current_step = node.total_steps = undefined;
-    if (node.stale) delete node.stale;
-    node.updatedAt = at;
-  }
-}
-
-/** The Celery state a snapshot's node status implies, when its task is not listed. */
-function celeryStateFor(status: NodeStatus): CeleryState | undefined {
-  switch (status) {
-    case 'completed':
-      return 'SUCCESS';
-    case 'error':
-      return 'FAILURE';
-    case 'cancelled':
-      return 'REVOKED';
-    default:
-      return undefined;
+    touch(node, at);
   }
 }
 
@@ -424,7 +386,8 @@ const CASES = new Map([
       return;
     }
     // The backend never heard of the task (or forgot it in a restart): its run is lost now.
-    const nodeId = frame.node_id ?? findNodeOfRun(table, frame.task_id);
+    // task.status may not name the node (the backend forgot the task): a scan, for a rare frame.
+    const nodeId = frame.node_id ?? table.ids().find((id) => table.peek(id)?.task_id === frame.task_id);
     const node = nodeId === undefined ? undefined : table.peek(nodeId);
     if (node?.task_id === frame.task_id && node.status === 'generating') markLost(table, table.edit(nodeId!)!, receivedAt);
   }),
@@ -525,7 +488,7 @@ const CASES = new Map([
     // A command is not the backend's word: a stale run stays stale (and may still be lost).
     node.updatedAt = payload.requestedAt;
     node.pending = { kind: 'start', commandId: payload.commandId, requestedAt: payload.requestedAt };
-    if (payload.projectId !== undefined && isSafeKey(payload.projectId)) node.project_id = payload.projectId;
+    if (payload.projectId) node.project_id = payload.projectId;
     if (payload.context?.scene_id) node.scene_id = payload.context.scene_id;
     if (payload.context?.shot_id) node.shot_id = payload.context.shot_id;
     if (payload.context?.emotional_beat) node.emotional_beat = payload.context.emotional_beat;

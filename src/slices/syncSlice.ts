@@ -41,14 +41,9 @@ export interface SyncState {
   /** Last seq applied per project. */
   lastSeq: Record<string, number>;
   /**
-   * Projects whose state this store holds: frames of the project (or a snapshot) were applied
-   * since the store was created, or the whole state was preloaded. A stored `lastSeq` of another
-   * project (a reload) has no state behind it, so it is not sent on subscribe.
-   */
-  hydrated: string[];
-  /**
    * Positions read back from storage (a reload) with no state behind them: never used to drop
-   * events, only kept (and stored again) until the project's state is rebuilt.
+   * events, only kept (and stored again) until the project's state is rebuilt. `lastSeq` holds
+   * only positions whose state this store holds (frames or a snapshot applied, or preloaded).
    */
   storedLastSeq: Record<string, number>;
   gaps: SeqGap[];
@@ -56,7 +51,7 @@ export interface SyncState {
 
 export const MAX_GAPS = 50;
 
-export const initialSyncState: SyncState = freezeDeep({ subscriptions: [], lastSeq: {}, hydrated: [], storedLastSeq: {}, gaps: [] });
+export const initialSyncState: SyncState = freezeDeep({ subscriptions: [], lastSeq: {}, storedLastSeq: {}, gaps: [] });
 
 /** One pass of frames (a frame, or a burst) over the sync state: plain copies, made on write. */
 class SyncPass {
@@ -74,15 +69,12 @@ class SyncPass {
   }
 
   setLastSeq(projectId: string, seq: number) {
-    // Positions are only set by frames of the project: its state is now this store's.
-    if (!this.next.hydrated.includes(projectId)) {
-      this.next.hydrated = [...this.next.hydrated, projectId];
-      if (projectId in this.next.storedLastSeq) {
-        const { [projectId]: _replaced, ...rest } = this.next.storedLastSeq;
-        this.next.storedLastSeq = rest;
-      }
-    }
     if (this.next.lastSeq[projectId] === seq) return;
+    // The project's state is being built here: a stored position of it is now superseded.
+    if (this.next.lastSeq[projectId] === undefined && projectId in this.next.storedLastSeq) {
+      const { [projectId]: _superseded, ...rest } = this.next.storedLastSeq;
+      this.next.storedLastSeq = rest;
+    }
     if (!this.lastSeqCopied) {
       this.lastSeqCopied = true;
       this.next.lastSeq = { ...this.base.lastSeq };
@@ -101,7 +93,7 @@ class SyncPass {
   commit(): SyncState {
     const { base, next } = this;
     if (this.lastSeqCopied && sameRecord(next.lastSeq, base.lastSeq)) next.lastSeq = base.lastSeq;
-    if (next.sessionId === base.sessionId && next.resumeToken === base.resumeToken && next.lastSeq === base.lastSeq && next.gaps === base.gaps && next.hydrated === base.hydrated && next.storedLastSeq === base.storedLastSeq) {
+    if (next.sessionId === base.sessionId && next.resumeToken === base.resumeToken && next.lastSeq === base.lastSeq && next.gaps === base.gaps && next.storedLastSeq === base.storedLastSeq) {
       return base;
     }
     return freezeDeep(next);

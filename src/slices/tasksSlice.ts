@@ -24,7 +24,7 @@ import {
 } from './frameEvents.js';
 import type { InboundFrameOf } from '../protocol/index.js';
 import type { MatchableCreator } from './ingestCases.js';
-import { startsNewAttempt } from './attempts.js';
+import { startsNewAttempt, TERMINAL_STATE_OF } from './attempts.js';
 import { applyStep } from './steps.js';
 import { emptyTable, type Table } from './table.js';
 
@@ -155,9 +155,6 @@ function applyTaskFrame(pass: TasksPass, frame: TaskFrame, receivedAt: number) {
   advance(pass, task, frame.state, receivedAt);
 }
 
-/** The terminal state a snapshot's finished node status means for its run's task. */
-const FINISHED_STATE: Partial<Record<string, CeleryState>> = { completed: 'SUCCESS', error: 'FAILURE', cancelled: 'REVOKED' };
-
 type TaskCase = (pass: TasksPass, action: UnknownAction) => void;
 function on<A extends UnknownAction>(creator: MatchableCreator<A>, run: (pass: TasksPass, action: A) => void): [string, TaskCase] {
   return [creator.type, run as TaskCase];
@@ -175,28 +172,20 @@ const CASES = new Map<string, TaskCase>([
     for (const entry of frame.tasks) {
       const task = ensureTask(pass, entry.task_id, receivedAt);
       if (isTerminalCeleryState(task.state)) continue;
-      if (entry.attempt !== undefined && entry.attempt > task.attempt) {
-        beginAttempt(task, entry.state);
-        task.attempt = entry.attempt;
-      }
       // The server's current figures replace the client's, down as well as up.
-      task.state = entry.state;
-      if (entry.node_id !== undefined) task.node_id = entry.node_id;
-      task.progress = clampPercent(entry.progress ?? 0);
-      task.message = entry.message;
-      task.step = entry.step;
-      task.current_step = entry.current_step;
-      task.total_steps = entry.total_steps;
-      task.updatedAt = receivedAt;
-      if (isTerminalCeleryState(task.state)) finish(pass, task, receivedAt);
+      beginAttempt(task, entry.state);
+      task.attempt = Math.max(entry.attempt ?? 0, task.attempt - 1);
+      Object.assign(task, { node_id: entry.node_id ?? task.node_id, progress: clampPercent(entry.progress ?? 0), message: entry.message, step: entry.step, current_step: entry.current_step, total_steps: entry.total_steps, updatedAt: receivedAt });
+      if (isTerminalCeleryState(entry.state)) finish(pass, task, receivedAt);
     }
     // A run the snapshot shows finished: its task, still unfinished here, finished too.
     for (const node of frame.nodes) {
-      const state = node.task_id === undefined ? undefined : FINISHED_STATE[node.status];
-      const task = state && pass.table.peek(node.task_id!);
-      if (!task || isTerminalCeleryState(task.state)) continue;
-      const edited = pass.table.edit(node.task_id!)!;
-      if (advance(pass, edited, state, receivedAt) && state === 'SUCCESS') edited.progress = 100;
+      const state = TERMINAL_STATE_OF[node.status];
+      const known = node.task_id === undefined ? undefined : pass.table.peek(node.task_id);
+      if (state && known && !isTerminalCeleryState(known.state)) {
+        const task = pass.table.edit(known.task_id)!;
+        if (advance(pass, task, state, receivedAt) && state === 'SUCCESS') task.progress = 100;
+      }
     }
   }),
   on(generationStarted, (pass, { payload: { frame, receivedAt } }) => {

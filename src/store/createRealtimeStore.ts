@@ -27,7 +27,7 @@ export function createRealtimeStore(options: RealtimeStoreOptions = {}) {
   const socket: SocketController = createSocketMiddleware(options, recording && { onFrame: recording.record });
   const store = configureStore({
     reducer: realtimeReducer,
-    preloadedState: withHydrated(options.preloadedState),
+    preloadedState: options.preloadedState,
     devTools: options.devTools ?? !isProduction(),
     middleware: (getDefault) =>
       getDefault({
@@ -66,12 +66,3 @@ export function createRealtimeStore(options: RealtimeStoreOptions = {}) {
 export type RealtimeStore = ReturnType<typeof createRealtimeStore>;
 export type RealtimeDispatch = RealtimeStore['dispatch'];
 
-/**
- * A preloaded state is whole: every project it has a position for has its state too (a state
- * saved before `sync.hydrated` existed has no list).
- */
-function withHydrated(state: RealtimeState | undefined): RealtimeState | undefined {
-  if (!state?.sync) return state;
-  const hydrated = new Set([...(state.sync.hydrated ?? []), ...Object.keys(state.sync.lastSeq ?? {})]);
-  return { ...state, sync: { ...state.sync, hydrated: [...hydrated] } };
-}

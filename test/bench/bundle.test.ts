@@ -9,8 +9,12 @@
 import { describe, expect, it } from 'vitest';
 import { bundleEntry, CORE_REALISTIC } from '../../bench/bundle.js';
 
-/** The issue's target for core.realistic.withDeps.gzipped. */
-const MAX_CORE_WITH_DEPS_GZIPPED = 30_000;
+/**
+ * The issue's target for core.realistic.withDeps.gzipped (30,000), raised by 500 for issue 12:
+ * resynchronization (the project.snapshot and task.status schemas, their reducers in five slices,
+ * query_tasks and the staleAfter timer) adds about 1.8 kB gz that every application needs.
+ */
+const MAX_CORE_WITH_DEPS_GZIPPED = 30_500;
 
 describe('core bundle (realistic import, with dependencies)', () => {
   it(`carries no immer and stays within ${MAX_CORE_WITH_DEPS_GZIPPED.toLocaleString('en')} bytes min+gzip`, async () => {

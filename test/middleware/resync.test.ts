@@ -170,7 +170,7 @@ describe('subscribe last_seq: only with the state it belongs to', () => {
     expect(socket.frames()[0]).not.toHaveProperty('last_seq');
     expect(socket.frames()[1]).toEqual({ type: 'subscribe', project_id: 'p1' });
     socket.receive({ type: 'project.snapshot', project_id: 'p1', at_seq: 41, nodes: [{ node_id: 'n1', status: 'completed' }], tasks: [], takes: [], agents: [] });
-    expect(t.store.getState().sync).toMatchObject({ lastSeq: { p1: 41 }, hydrated: ['p1'] });
+    expect(t.store.getState().sync).toMatchObject({ lastSeq: { p1: 41 }, storedLastSeq: {} });
     // events the snapshot includes are duplicates; the next one applies
     socket.receive({ type: 'task.progress', task_id: 't9', state: 'STARTED', project_id: 'p1', seq: 41 });
     socket.receive({ type: 'task.progress', task_id: 't9', state: 'STARTED', project_id: 'p1', seq: 42 });

@@ -8,7 +8,6 @@ import { framesToActions, replayFrames, replayTimeline } from '../../src/replay/
 import { framesBatched } from '../../src/slices/frameEvents.js';
 import { cancelGeneration } from '../../src/slices/commands.js';
 import { contactLost, nodesMarkedStale, sessionLoaded } from '../../src/slices/deliveryEvents.js';
-import { createRealtimeStore } from '../../src/store/createRealtimeStore.js';
 import { realtimeReducer, type RealtimeState } from '../../src/slices/index.js';
 import { LOST_CONTACT_ERROR } from '../../src/slices/nodesSlice.js';
 import { getEntity } from '../../src/slices/table.js';
@@ -59,7 +58,6 @@ describe('resync-snapshot: a snapshot after a restart', () => {
   it('the position is at_seq, lower than before; a copy of an included event is a duplicate', () => {
     expect(before.sync.lastSeq[P]).toBe(12);
     expect(after.sync.lastSeq[P]).toBe(3);
-    expect(after.sync.hydrated).toEqual([P]);
     expect(timeline[at + 1]!.state.frames.duplicatesDropped).toBe(after.frames.duplicatesDropped + 1);
     expect(timeline[at + 1]!.state.nodes).toBe(after.nodes);
     expect(end.sync.lastSeq[P]).toBe(5);
@@ -161,27 +159,23 @@ describe('nodes/contactLost', () => {
   });
 });
 
-describe('sync.hydrated: a stored position counts only with its state', () => {
+describe('sync.storedLastSeq: a stored position counts only with its state', () => {
   const loaded = realtimeReducer(
     initialState(),
     sessionLoaded({ sessionId: 's1', subscriptions: [P], lastSeq: { [P]: 41 }, outbox: [], capabilities: ['snapshot'], at: 1 }),
   );
 
-  it('a position read back from storage is not hydrated', () => {
-    expect(loaded.sync.lastSeq[P]).toBe(41);
-    expect(loaded.sync.hydrated).toEqual([]);
+  it('a position read back from storage is kept aside, never used to drop events', () => {
+    expect(loaded.sync).toMatchObject({ lastSeq: {}, storedLastSeq: { [P]: 41 } });
+    const replayed = replayFrames(stamped([{ type: 'generation.started', project_id: P, seq: 1, node_id: 'n1', task_id: 't1' }]), { initialState: loaded });
+    expect(replayed.frames.duplicatesDropped).toBe(0);
+    expect(getEntity(replayed.nodes, 'n1')?.status).toBe('generating');
   });
 
-  it('a frame of the project (or a snapshot) hydrates it', () => {
+  it('a frame of the project (or a snapshot) makes its position a real one', () => {
     const applied = replayFrames(stamped([{ type: 'generation.started', project_id: P, seq: 42, node_id: 'n1', task_id: 't1' }]), { initialState: loaded });
-    expect(applied.sync.hydrated).toEqual([P]);
+    expect(applied.sync).toMatchObject({ lastSeq: { [P]: 42 }, storedLastSeq: {} });
     const snapshot = replayFrames(stamped([{ type: 'project.snapshot', project_id: 'p2', at_seq: 0, nodes: [], tasks: [], takes: [], agents: [] }]), { initialState: loaded });
-    expect(snapshot.sync).toMatchObject({ hydrated: ['p2'], lastSeq: { [P]: 41, p2: 0 } });
-  });
-
-  it('a preloaded state is whole: its positions are hydrated', () => {
-    const store = createRealtimeStore({ autoConnect: false, preloadedState: { ...loaded, sync: { ...loaded.sync, hydrated: undefined as unknown as string[] } } });
-    expect(store.getState().sync.hydrated).toEqual([P]);
-    store.dispose();
+    expect(snapshot.sync).toMatchObject({ lastSeq: { p2: 0 }, storedLastSeq: { [P]: 41 } });
   });
 });

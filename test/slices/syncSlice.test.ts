@@ -200,7 +200,7 @@ describe('sync slice', () => {
       const kept = realtimeReducer(base, disconnect({ forgetSession: false }));
       expect(kept.sync).toBe(base.sync);
       const forgotten = realtimeReducer(base, disconnect());
-      expect(forgotten.sync).toEqual({ subscriptions: [], lastSeq: {}, hydrated: [], storedLastSeq: {}, gaps: [] });
+      expect(forgotten.sync).toEqual({ subscriptions: [], lastSeq: {}, storedLastSeq: {}, gaps: [] });
     });
   });
 });
