@@ -3,9 +3,12 @@
  * extensions (docs/PROTOCOL.md): `project.snapshot`, capped and kept under the size bound, and
  * `task.status` for one task id.
  */
-import { isTerminalCeleryState, SNAPSHOT_LIMITS } from '../../src/protocol/index.js';
+import { AGENT_TYPES, isTerminalCeleryState } from '../../src/protocol/index.js';
 import { allEntities, getEntity, type NodeRecord, type TakeRecord } from '../../src/slices/index.js';
 import type { ProjectState } from './projectStates.js';
+
+/** The caps of docs/PROTOCOL.md (project.snapshot), which the client's schema checks too. */
+export const SNAPSHOT_LIMITS = { nodes: 2_000, tasks: 500, takesPerNode: 8, agents: AGENT_TYPES.length } as const;
 
 /** The encoded snapshot stays under this (docs/PROTOCOL.md), whatever the client's own limit. */
 export const MAX_SNAPSHOT_BYTES = 512 * 1024;
