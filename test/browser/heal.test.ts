@@ -22,7 +22,8 @@ beforeAll(async () => {
 afterAll(() => cleanups.run());
 
 async function server(port = 0): Promise<ChildServer> {
-  const child = await scripts.startDemoServer({ env: childEnv({ PORT: String(port) }, { speed: 2 }) });
+  // Ids as in production (random per process): a restart must not reuse them.
+  const child = await scripts.startDemoServer({ env: childEnv({ PORT: String(port) }, { speed: 2, randomBoot: true }) });
   cleanups.add(() => child.stop().catch(() => {}));
   return child;
 }
