@@ -1,11 +1,14 @@
 /**
  * The reference gateway: speaks docs/PROTOCOL.md to canvas clients over WebSocket, on top of an
  * event bus (in memory, or Redis for several instances). It imports the wire contract from
- * src/protocol and nothing else of the client.
+ * src/protocol and, for the project state it keeps (server/state/), the reducers of src/slices.
  *
  * - session.init -> session.init (new) or session.restored (known session and valid resume
- *   token), with this instance's id and capabilities ack, seq, replay.
- * - subscribe { project_id, last_seq? } -> replays history after last_seq (a replay.gap when
+ *   token), with this instance's id and capabilities ack, seq, replay, snapshot, task_status.
+ * - query_tasks -> one task.status per id (UNKNOWN for a task it never heard of).
+ * - cancel_generation of a node with no running run -> answered to that client (never silence).
+ * - subscribe { project_id, last_seq? } -> a project.snapshot (no last_seq, or one it cannot replay:
+ *   server/state/) then live events; else replays history after last_seq (a replay.gap when
  *   history was trimmed), then live events; each event carries its project's seq.
  * - start_generation / cancel_generation -> published on the bus's command channel (to the
  *   workers: the pipeline simulator, in this process or another), then acked by command_id,
@@ -29,11 +32,16 @@ import {
   type OutboundFrameOf,
 } from '../src/protocol/index.js';
 import type { BusEvent, EventBus, SessionRecord } from './bus/types.js';
+import { getEntity, type NodeRecord } from '../src/slices/index.js';
+import { createProjectStates, type ProjectStates } from './state/projectStates.js';
+import { buildSnapshot, buildTaskStatus } from './state/snapshot.js';
 
 export interface CommandContext {
   sessionId: string;
   /** The project the command names, else the session's first subscription, else 'default'. */
   projectId: string;
+  /** On a cancel: the node's running task as the gateway knows it (see BusCommand). */
+  runningTaskId?: string;
 }
 
 export interface GatewayOptions {
@@ -71,8 +79,17 @@ export interface GatewayOptions {
   publishCommands?: boolean;
   /** Also runs an accepted command in this process (the pipeline simulator, or a Celery bridge). */
   onCommand?: (frame: OutboundFrameOf<'start_generation'> | OutboundFrameOf<'cancel_generation'>, context: CommandContext) => void;
+  /**
+   * Announce and serve the `snapshot` extension (project.snapshot on subscribe) and the
+   * `task_status` extension (query_tasks -> task.status). Both default true; off, the gateway
+   * speaks the protocol of a backend without them (replay.gap for a history it cannot replay).
+   */
+  snapshot?: boolean;
+  taskStatus?: boolean;
   log?: (message: string) => void;
 }
+
+export const NOTHING_TO_CANCEL = 'Nothing to cancel: no run of this node is known';
 
 export interface Gateway {
   instanceId: string;
@@ -84,6 +101,8 @@ export interface Gateway {
   shutdown(reason?: string): Promise<void>;
   /** Abrupt: terminate every socket (clients see 1006), as a killed process would. */
   terminate(): Promise<void>;
+  /** What the gateway knows of each project (snapshots, task status, cancels). */
+  projectStates: ProjectStates;
   /** With `noServer`: hands an HTTP upgrade to this gateway (refused once it is shutting down). */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
 }
@@ -125,6 +144,9 @@ export function createGateway(options: GatewayOptions): Gateway {
   const maxFramesPerSecond = options.maxFramesPerSecond ?? 200;
   const log = options.log ?? (() => {});
   const clients = new Set<Client>();
+  const serveSnapshots = options.snapshot !== false;
+  const serveTaskStatus = options.taskStatus !== false;
+  const capabilities = ['ack', 'seq', 'replay', ...(serveSnapshots ? ['snapshot'] : []), ...(serveTaskStatus ? ['task_status'] : [])];
 
   const maxPayload = options.maxPayloadBytes ?? 256 * 1024;
   const wss = options.server
@@ -150,7 +172,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     send(client, { type: 'error', code, message, ...(commandId && { command_id: commandId }), timestamp: new Date().toISOString() });
   }
 
+  const projectStates = createProjectStates({ bus, log });
+
   const unsubscribeBus = bus.subscribe((event) => {
+    projectStates.observe(event);
     for (const client of clients) {
       const sub = client.subscriptions.get(event.project_id);
       if (!sub) continue;
@@ -172,6 +197,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   // client's session is written again so that its next reconnect resumes it.
   const offReset = bus.onReset?.(() => {
     log('gateway: the bus lost its data; moving every subscription onto the new numbering');
+    projectStates.reset();
     for (const client of clients) enqueue(client, () => resync(client));
   });
 
@@ -179,6 +205,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   // never delivered live. Each subscription buffers live events from now on, catches up from
   // history after what it was sent, then delivers the buffer.
   const offReconnect = bus.onReconnect?.(() => {
+    projectStates.resync();
     for (const client of clients) {
       const projects = Array.from(client.subscriptions, ([projectId, sub]) => {
         sub.buffering ??= [];
@@ -242,7 +269,18 @@ export function createGateway(options: GatewayOptions): Gateway {
     // Buffer live events while the history is read, so none falls between the two.
     const sub: Subscription = { lastSent: lastSeq ?? 0, buffering: [] };
     client.subscriptions.set(projectId, sub);
-    if (lastSeq === undefined) {
+    if (serveSnapshots) {
+      const current = await bus.lastSeq(projectId);
+      // A client with no state for the project, a position in a lost numbering or above the
+      // stream's end (a reset), or one older than the history reaches: the project's state.
+      const needsSnapshot =
+        lastSeq === undefined || lostStream || lastSeq > current || (await bus.history(projectId, lastSeq, 1)).oldestAvailable !== undefined;
+      if (needsSnapshot) {
+        await sendSnapshot(client, projectId, sub);
+      } else {
+        await replayHistory(client, projectId, sub, lastSeq, true);
+      }
+    } else if (lastSeq === undefined) {
       // A fresh subscription starts from now.
       sub.lastSent = await bus.lastSeq(projectId);
     } else {
@@ -257,6 +295,28 @@ export function createGateway(options: GatewayOptions): Gateway {
       await replayHistory(client, projectId, sub, reset ? current : lastSeq, !reset);
     }
     flushBuffered(client, sub);
+  }
+
+  /**
+   * The project's state as of its last event (at_seq), then the events after it: the state is
+   * read after the subscription started buffering live events, so every event is either in the
+   * snapshot (seq <= at_seq, skipped by deliver) or delivered after it.
+   */
+  async function sendSnapshot(client: Client, projectId: string, sub: Subscription) {
+    const project = await projectStates.read(projectId);
+    send(client, buildSnapshot(projectId, project));
+    sub.lastSent = project.atSeq;
+    // Published between the state's read and now, and not in the buffer (it started before).
+    await replayHistory(client, projectId, sub, project.atSeq, false);
+  }
+
+  /** One task.status per asked id, from the states of the projects the client may mean. */
+  async function answerTaskQuery(client: Client, frame: OutboundFrameOf<'query_tasks'>) {
+    const projectIds = frame.project_id !== undefined ? [frame.project_id] : [];
+    for (const projectId of client.subscriptions.keys()) if (!projectIds.includes(projectId)) projectIds.push(projectId);
+    const projects = [];
+    for (const projectId of projectIds) projects.push({ projectId, project: await projectStates.read(projectId) });
+    for (const taskId of frame.task_ids) send(client, buildTaskStatus(taskId, projects));
   }
 
   async function startSession(client: Client, frame: OutboundFrameOf<'session.init'>) {
@@ -291,7 +351,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       session_id: record.session_id,
       reconnect: restored,
       instance_id: instanceId,
-      capabilities: ['ack', 'seq', 'replay'],
+      capabilities,
       resume_token: record.resume_token,
       subscriptions: record.subscriptions,
       timestamp: new Date().toISOString(),
@@ -315,6 +375,12 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
     const projectId = frame.project_id ?? client.subscriptions.keys().next().value ?? 'default';
     const context: CommandContext = { sessionId: client.sessionId ?? '', projectId };
+    let answer: Record<string, unknown> | undefined;
+    if (frame.type === 'cancel_generation') {
+      const node = getEntity((await projectStates.read(projectId)).state.nodes, frame.node_id);
+      if (node?.status === 'generating' && node.task_id !== undefined) context.runningTaskId = node.task_id;
+      else answer = answerToCancelOfNoRun(node, frame.node_id, projectId);
+    }
     // Handed to the workers before the ack: a gateway that dies in between leaves the command
     // in the client's outbox, and its resend is acked `duplicate` without running twice.
     options.onCommand?.(frame, context);
@@ -323,6 +389,37 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (received === 0 && !options.onCommand) log(`gateway: no worker received ${frame.type} ${commandId ?? ''} (is a worker running?)`);
     }
     ack('accepted');
+    if (answer) send(client, answer);
+  }
+
+  /**
+   * A cancel for a node with no running task is answered, never with silence (a client would
+   * show "Cancelling..." forever): with the run's final status when the node's last run is known
+   * and finished, else "idle, nothing to cancel". Sent to the asking client only, after the ack,
+   * without a seq (it is no event of the project). The cancel still goes to the workers: a run
+   * started a moment ago may not have published anything yet, and a worker revokes it then.
+   */
+  function answerToCancelOfNoRun(node: NodeRecord | undefined, nodeId: string, projectId: string): Record<string, unknown> {
+    const timestamp = new Date().toISOString();
+    if (node && node.task_id !== undefined && node.status === 'cancelled') {
+      // The wire's node statuses have no 'cancelled': the run's own end says it.
+      return { type: 'task.progress', project_id: projectId, task_id: node.task_id, node_id: node.node_id, state: 'REVOKED', message: 'Nothing to cancel: this run was already cancelled', timestamp };
+    }
+    if (node && node.task_id !== undefined && node.status !== 'idle') {
+      return {
+        type: 'node.state_changed',
+        project_id: projectId,
+        node_id: node.node_id,
+        task_id: node.task_id,
+        status: node.status,
+        message: 'Nothing to cancel: this run already finished',
+        ...(node.error !== undefined && { error: node.error }),
+        ...(node.output_path !== undefined && { output_path: node.output_path }),
+        ...(node.thumbnail !== undefined && { thumbnail: node.thumbnail }),
+        timestamp,
+      };
+    }
+    return { type: 'node.state_changed', project_id: projectId, node_id: nodeId, status: 'idle', message: NOTHING_TO_CANCEL, timestamp };
   }
 
   function tooFast(client: Client): boolean {
@@ -376,6 +473,10 @@ export function createGateway(options: GatewayOptions): Gateway {
       case 'start_generation':
       case 'cancel_generation':
         await runCommand(client, frame);
+        break;
+      case 'query_tasks':
+        if (serveTaskStatus) await answerTaskQuery(client, frame);
+        else sendError(client, 'unsupported', 'this server does not announce task_status');
         break;
     }
   }
@@ -433,6 +534,7 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   return {
     instanceId,
+    projectStates,
     ready,
     port() {
       if (options.noServer) return 0;
@@ -468,6 +570,8 @@ export function createGateway(options: GatewayOptions): Gateway {
       }, 2_000);
       await Promise.all(closing);
       clearTimeout(timer);
+      // What it reduced since the last checkpoint, so the next gateway reads less history.
+      await projectStates.flush();
       await closeServer();
     },
     async terminate() {

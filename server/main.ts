@@ -13,7 +13,8 @@
  *
  * Environment: ROLE, PORT (default 8000), HOST (default 127.0.0.1), REDIS_URL, REDIS_PREFIX
  * (default 'cr:'), SEED, SPEED, FAILURE_RATE (chance a run fails at random, default 0), AMBIENT_MS (background activity every this many
- * ms at speed 1, 0 = none; default 9000), DEMO_DIR (default demo/dist).
+ * ms at speed 1, 0 = none; default 9000), DEMO_DIR (default demo/dist), BOOT (pins the boot nonce
+ * in task and take ids, for runs compared across servers; default random per process).
  *
  * `startServer(options)` does the same from code (the browser tests run it in-process) and can
  * stop and start the gateway alone on the same port while the bus and the simulator keep
@@ -44,6 +45,8 @@ export interface ServerOptions {
   /** A bus to use instead of creating one (not closed by stop()). */
   bus?: EventBus;
   seed?: number;
+  /** The simulator's boot nonce (SimulatorOptions.boot); default random per process. */
+  boot?: string;
   speed?: number;
   failureRate?: number;
   ambientEveryMs?: number;
@@ -111,6 +114,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     const sim = createSimulator({
       bus,
       seed: options.seed ?? 2026,
+      boot: options.boot,
       speed: options.speed ?? 1,
       failureRate: options.failureRate,
       ambientEveryMs: options.ambientEveryMs,
@@ -213,6 +217,7 @@ export async function main() {
     redisUrl: env.REDIS_URL || undefined,
     redisPrefix: env.REDIS_PREFIX || undefined,
     seed: num('SEED'),
+    boot: env.BOOT || undefined,
     speed: num('SPEED'),
     failureRate: num('FAILURE_RATE'),
     ambientEveryMs: num('AMBIENT_MS'),

@@ -18,6 +18,7 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
   const listeners = new Set<(event: BusEvent) => void>();
   const sessions = new Map<string, { record: SessionRecord; expiresAt: number }>();
   const commands = new Map<string, number>();
+  const checkpoints = new Map<string, { at_seq: number; state: string }>();
   const incarnation = randomBytes(6).toString('hex');
   const commandListeners = new Set<(frame: BusCommand['frame'], context: BusCommand['context']) => void>();
 
@@ -90,6 +91,13 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
       return () => commandListeners.delete(listener);
     },
     async commandsReady() {},
+    async loadCheckpoint(projectId) {
+      return checkpoints.get(projectId);
+    },
+    async saveCheckpoint(projectId, atSeq, state) {
+      const stored = checkpoints.get(projectId);
+      if (!stored || stored.at_seq < atSeq) checkpoints.set(projectId, { at_seq: atSeq, state });
+    },
     async close() {
       listeners.clear();
       commandListeners.clear();

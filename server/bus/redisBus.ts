@@ -31,6 +31,14 @@ redis.call('PUBLISH', KEYS[3], json)
 return seq
 `;
 
+// A checkpoint replaces the stored one only when it is newer: gateways write them concurrently.
+const CHECKPOINT_SCRIPT = `
+local stored = tonumber(redis.call('HGET', KEYS[1], 'at_seq') or '-1')
+if stored >= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'at_seq', ARGV[1], 'state', ARGV[2])
+return 1
+`;
+
 async function closeConnection(connection: { quit(): Promise<unknown>; destroy(): void }): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const gaveUp = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), 1_000)));
@@ -133,6 +141,7 @@ export async function createRedisBus(options: RedisBusOptions): Promise<EventBus
 
   const seqKey = (projectId: string) => `${prefix}seq:${projectId}`;
   const streamKey = (projectId: string) => `${prefix}stream:${projectId}`;
+  const checkpointKey = (projectId: string) => `${prefix}state:${projectId}`;
 
   async function lastSeq(projectId: string): Promise<number> {
     return Number((await client.get(seqKey(projectId))) ?? 0);
@@ -214,6 +223,14 @@ export async function createRedisBus(options: RedisBusOptions): Promise<EventBus
     },
     async commandsReady() {
       await commandsSubscribed;
+    },
+    async loadCheckpoint(projectId) {
+      const stored = await client.hGetAll(checkpointKey(projectId));
+      if (!stored || stored.at_seq === undefined || stored.state === undefined) return undefined;
+      return { at_seq: Number(stored.at_seq), state: stored.state };
+    },
+    async saveCheckpoint(projectId, atSeq, state) {
+      await client.eval(CHECKPOINT_SCRIPT, { keys: [checkpointKey(projectId)], arguments: [String(atSeq), state] });
     },
     async close() {
       listeners.clear();

@@ -31,7 +31,12 @@ export interface SessionRecord {
 /** A command a gateway accepted, on its way to the workers (the pipeline simulator, or Celery). */
 export interface BusCommand {
   frame: Record<string, unknown> & { type: 'start_generation' | 'cancel_generation'; node_id: string };
-  context: { sessionId: string; projectId: string };
+  /**
+   * `runningTaskId`, on a cancel: the task the gateway knows as the node's running one (from the
+   * project's events). A worker that has no such run (it died with a previous process) answers
+   * with that task's REVOKED, so no client is left with a run nobody runs.
+   */
+  context: { sessionId: string; projectId: string; runningTaskId?: string };
 }
 
 export interface EventBus {
@@ -75,5 +80,13 @@ export interface EventBus {
    * SUBSCRIBE is confirmed). A worker waits for it before it says it is ready.
    */
   commandsReady(): Promise<void>;
+  /**
+   * The stored project state checkpoint (server/state/projectStates.ts): the reduced state at
+   * `at_seq`, as JSON. Kept by the bus so that it lives as long as the bus's history does (Redis:
+   * survives a gateway restart). Optional: without it the state is rebuilt from the history.
+   */
+  loadCheckpoint?(projectId: string): Promise<{ at_seq: number; state: string } | undefined>;
+  /** Stores a checkpoint unless a newer one (higher at_seq) is stored already. */
+  saveCheckpoint?(projectId: string, atSeq: number, state: string): Promise<void>;
   close(): Promise<void>;
 }

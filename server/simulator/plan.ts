@@ -51,6 +51,12 @@ export interface PlanOptions {
    * set: with more steps, some counts are skipped.
    */
   maxReportedSteps?: number;
+  /**
+   * Names the process that plans (the simulator's boot nonce): part of every task and take id, so
+   * that a restarted server, whose run numbers start again at 1, never reuses an id a client
+   * still holds (a client ignores frames of a task id it saw finish, and takes it already has).
+   */
+  boot?: string;
 }
 
 const PIPELINE: Array<{ agent: AgentType; task: string; note: string }> = [
@@ -98,8 +104,9 @@ function keywordsFor(beat: string): string[] {
 export function planGeneration(request: GenerationRequest, options: PlanOptions): Plan {
   const random = seededRandom(options.seed ^ Math.imul(options.run, 0x9e3779b1) ^ hashString(request.node_id));
   const id = () => Math.floor(random() * 2 ** 32).toString(16).padStart(8, '0');
-  const task_id = `celery-${id()}${id()}`;
-  const take_id = `take-${idPart(request.node_id)}-${options.run}-${id().slice(0, 4)}`;
+  const boot = options.boot ? `${options.boot}-` : '';
+  const task_id = `celery-${boot}${id()}${id()}`;
+  const take_id = `take-${idPart(request.node_id)}-${boot}${options.run}-${id().slice(0, 4)}`;
   const prompt = request.params.prompt?.trim() || 'an empty stage';
   const forcedFailure = /\bfail\b/i.test(prompt);
   const outcome = forcedFailure || random() < (options.failureRate ?? 0) ? 'failure' : 'success';

@@ -4,11 +4,14 @@
  * that arrives from elsewhere (structure changes, Git commits, narrative progress).
  * Deterministic for a seed; `speed` scales every delay (2 = twice as fast).
  */
-import type { OutboundFrameOf } from '../../src/protocol/index.js';
+import { randomBytes } from 'node:crypto';
+import { isSafeKey, type OutboundFrameOf } from '../../src/protocol/index.js';
 import type { EventBus } from '../bus/types.js';
 import type { CommandContext } from '../gateway.js';
 import { planGeneration, type Frame, type Plan } from './plan.js';
 import { seededRandom } from './random.js';
+
+export const LOST_RUN_REVOKED = 'Cancelled: this run was lost when the worker restarted';
 
 export interface SimulatorOptions {
   bus: EventBus;
@@ -18,6 +21,11 @@ export interface SimulatorOptions {
   failureRate?: number;
   /** Publish background project activity (structure.changed, git.*) every this many ms at speed 1; 0 = never. Default 9000. */
   ambientEveryMs?: number;
+  /**
+   * Part of every task and take id (see PlanOptions.boot). Default: random per simulator, so ids
+   * differ across server restarts even for the same seed; tests pin it for deterministic ids.
+   */
+  boot?: string;
   log?: (message: string) => void;
 }
 
@@ -40,6 +48,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
   const seed = options.seed ?? 2026;
   const speed = options.speed ?? 1;
   const log = options.log ?? (() => {});
+  const boot = options.boot ?? randomBytes(3).toString('hex');
   const runs = new Map<string, Run>();
   const runCounts = new Map<string, number>();
   const projects = new Set<string>();
@@ -72,12 +81,14 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     run.timer = setTimeout(() => step(nodeId), next ? next.delayMs / speed : 0);
   }
 
-  function cancel(nodeId: string) {
+  /** Stops the node's run (REVOKED); false when it runs nothing for the node. */
+  function cancel(nodeId: string): boolean {
     const run = runs.get(nodeId);
-    if (!run) return;
+    if (!run) return false;
     clearTimeout(run.timer);
     runs.delete(nodeId);
     void publish(run.projectId, { type: 'task.progress', task_id: run.plan.task_id, node_id: nodeId, state: 'REVOKED', message: 'Cancelled by the user' });
+    return true;
   }
 
   const ambientEvery = options.ambientEveryMs ?? 9_000;
@@ -113,7 +124,12 @@ export function createSimulator(options: SimulatorOptions): Simulator {
       if (stopped) return;
       projects.add(context.projectId);
       if (frame.type === 'cancel_generation') {
-        cancel(frame.node_id);
+        // A cancel of a run the gateway saw running that this worker does not have (it died
+        // with a previous process) ends that run for everyone: its REVOKED. A node the gateway
+        // knew no run of was answered by the gateway itself.
+        if (!cancel(frame.node_id) && typeof context.runningTaskId === 'string' && isSafeKey(context.runningTaskId)) {
+          void publish(context.projectId, { type: 'task.progress', task_id: context.runningTaskId, node_id: frame.node_id, state: 'REVOKED', message: LOST_RUN_REVOKED });
+        }
         return;
       }
       // A new start for a node already running replaces that run.
@@ -122,7 +138,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
       runCounts.set(frame.node_id, run);
       const plan = planGeneration(
         { node_id: frame.node_id, params: frame.params as never, context: frame.context, command_id: frame.command_id },
-        { seed, run, failureRate: options.failureRate },
+        { seed, run, failureRate: options.failureRate, boot },
       );
       runs.set(frame.node_id, { plan, projectId: context.projectId, index: 0 });
       log(`simulator: ${frame.node_id} run ${run} -> ${plan.outcome} (${plan.frames.length} frames)`);

@@ -74,8 +74,15 @@ export function ensureDemoBuilt() {
   if (!existsSync(join(ROOT, 'demo/dist/index.html'))) scripts.buildDemo();
 }
 
+const PINNED_BOOT = 'b00700';
+
 export interface AppOptions {
   seed?: number;
+  /**
+   * Random task and take ids per server process, as in production. Default false: the scenarios
+   * compare a faulted run with a fault-free run on another server, so the boot nonce is pinned.
+   */
+  randomBoot?: boolean;
   speed?: number;
   /** Receives the simulator's log lines ("simulator: NODE run N -> success ..."). */
   log?: (line: string) => void;
@@ -89,6 +96,7 @@ export function startApp(options: AppOptions = {}): Promise<RunningServer> {
     host: '127.0.0.1',
     demoDir: join(ROOT, 'demo/dist'),
     seed: options.seed ?? 2026,
+    ...(!options.randomBoot && { boot: PINNED_BOOT }),
     speed: options.speed ?? 2,
     failureRate: 0,
     ambientEveryMs: 0,
@@ -100,6 +108,7 @@ export function startApp(options: AppOptions = {}): Promise<RunningServer> {
 export function childEnv(extra: Record<string, string>, options: AppOptions = {}): Record<string, string> {
   return {
     SEED: String(options.seed ?? 2026),
+    ...(!options.randomBoot && { BOOT: PINNED_BOOT }),
     SPEED: String(options.speed ?? 2),
     FAILURE_RATE: '0',
     AMBIENT_MS: '0',

@@ -265,11 +265,11 @@ describe('two gateways on two buses sharing one Redis', () => {
     expect(await moved.client.next('ack')).toMatchObject({ status: 'duplicate' });
   });
 
-  it('a client resuming on B after the stream was trimmed gets a replay.gap, then the rest', async () => {
+  it('without the snapshot extension, a client resuming on B after the stream was trimmed gets a replay.gap, then the rest', async () => {
     const prefix = newPrefix();
     const busA = await bus(prefix, { historyLimit: 10 });
     const busB = await bus(prefix, { historyLimit: 10 });
-    const gwB = await startGateway(cleanups, { bus: busB });
+    const gwB = await startGateway(cleanups, { bus: busB, snapshot: false });
     for (const n of range(1, 300)) await busA.publish('proj-1', event(n));
     const { oldestAvailable } = await busB.history('proj-1', 0, 1);
     expect(oldestAvailable).toBeGreaterThan(3);
@@ -279,6 +279,23 @@ describe('two gateways on two buses sharing one Redis', () => {
     await client.next((f) => f.seq === 300, 'event 300');
     expect(client.ofType('replay.gap')).toEqual([expect.objectContaining({ from_seq: 3, to_seq: oldestAvailable! - 1 })]);
     expect(client.events('proj-1').map((f) => f.seq)).toEqual(range(oldestAvailable!, 300));
+  });
+
+  it('a client resuming on B after the stream was trimmed gets a project.snapshot (no replay.gap), then the events after it', async () => {
+    const prefix = newPrefix();
+    const busA = await bus(prefix, { historyLimit: 10 });
+    const busB = await bus(prefix, { historyLimit: 10 });
+    const gwB = await startGateway(cleanups, { bus: busB });
+    for (const n of range(1, 300)) await busA.publish('proj-1', event(n));
+    expect((await busB.history('proj-1', 0, 1)).oldestAvailable).toBeGreaterThan(3);
+
+    const { client } = await gwB.session();
+    client.send({ type: 'subscribe', project_id: 'proj-1', last_seq: 2 });
+    const snapshot = await client.next('project.snapshot');
+    await busA.publish('proj-1', event(301));
+    await client.next((f) => f.seq === 301, 'event 301');
+    expect(client.ofType('replay.gap')).toEqual([]);
+    expect(client.events('proj-1').map((f) => f.seq)).toEqual(range(snapshot.at_seq + 1, 301));
   });
 });
 

@@ -31,7 +31,7 @@ afterEach(async () => {
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function gatewayOn(bus: EventBus, options: { port?: number; sessionTtlMs?: number; heartbeatMs?: number; clientTimeoutMs?: number } = {}): Promise<Gateway> {
+async function gatewayOn(bus: EventBus, options: { port?: number; sessionTtlMs?: number; heartbeatMs?: number; clientTimeoutMs?: number; snapshot?: boolean } = {}): Promise<Gateway> {
   const gateway = createGateway({ bus, host: '127.0.0.1', port: options.port ?? 0, heartbeatMs: options.heartbeatMs ?? 60_000, ...options });
   await gateway.ready;
   cleanups.push(() => gateway.terminate());
@@ -121,7 +121,7 @@ describe('regressions found by the reliability suites', () => {
     expect(back.sync.gaps).toEqual([]);
   });
 
-  it('a client coming back to a gateway whose bus lost its data is told with a gap, even when the new numbering is already past its position (chaos)', async () => {
+  it('a client coming back to a gateway (without the snapshot extension) whose bus lost its data is told with a gap, even when the new numbering is already past its position (chaos)', async () => {
     // Before: with the new numbering at 8 and the client at 5, the gateway replayed 6-8 of the
     // new numbering as if nothing had happened (events 1-5 of it silently missed).
     const oldBus = createMemoryBus();
@@ -139,7 +139,7 @@ describe('regressions found by the reliability suites', () => {
     const port = first.port();
     await first.terminate();
     const newBus = createMemoryBus();
-    const second = await gatewayOn(newBus, { port });
+    const second = await gatewayOn(newBus, { port, snapshot: false });
     for (let n = 1; n <= 8; n++) await newBus.publish('p1', event(100 + n));
     const seen: number[] = [];
     store.on('project.updated', (frame) => seen.push(frame.seq!));
@@ -152,5 +152,33 @@ describe('regressions found by the reliability suites', () => {
     await waitForState(store, (s) => s.sync.lastSeq.p1 === 9, 'the next event');
     expect(seen).toEqual([9]);
     expect(second.clientCount()).toBe(1);
+  });
+
+  it('a client coming back to a gateway whose bus lost its data gets a project.snapshot of the new numbering, even when it is already past its position', async () => {
+    const oldBus = createMemoryBus();
+    const first = await gatewayOn(oldBus);
+    const store = client(`ws://127.0.0.1:${first.port()}/ws`, createMemoryStorage());
+    store.dispatch(subscribeProject('p1'));
+    store.dispatch(connect());
+    await waitForState(store, (s) => s.connection.sessionReady, 'session');
+    await subscribed(oldBus, store, 'p1');
+    for (let n = 1; n <= 5; n++) await oldBus.publish('p1', event(n));
+    await waitForState(store, (s) => s.sync.lastSeq.p1 === 5, 'events 1-5');
+    store.dispatch(disconnect({ forgetSession: false }));
+    const port = first.port();
+    await first.terminate();
+    const newBus = createMemoryBus();
+    await gatewayOn(newBus, { port });
+    for (let n = 1; n <= 8; n++) await newBus.publish('p1', event(100 + n));
+    const seen: number[] = [];
+    store.on('project.updated', (frame) => seen.push(frame.seq!));
+    store.dispatch(connect());
+    // Not 6-8 of the new numbering replayed as if they followed 5: the state as of 8.
+    await waitForState(store, (s) => s.connection.sessionReady && s.sync.lastSeq.p1 === 8, 'the snapshot at 8');
+    expect(seen).toEqual([]);
+    await subscribed(newBus, store, 'p1');
+    await newBus.publish('p1', event(109));
+    await waitForState(store, (s) => s.sync.lastSeq.p1 === 9, 'the next event');
+    expect(seen).toEqual([9]);
   });
 });

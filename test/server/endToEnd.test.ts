@@ -98,7 +98,7 @@ describe('end to end: gateway + simulator + client', () => {
     const { url, gateway } = await backend();
     const store = await readyClient(url);
     expect(store.getState().connection).toMatchObject({ instanceId: gateway.instanceId });
-    expect([...store.getState().connection.capabilities].sort()).toEqual(['ack', 'replay', 'seq']);
+    expect([...store.getState().connection.capabilities].sort()).toEqual(['ack', 'replay', 'seq', 'snapshot', 'task_status']);
     const seen = watch(store, 'node-1');
 
     store.dispatch(

@@ -32,14 +32,14 @@ function expectValidEvents(frames: Frame[]) {
 }
 
 describe('gateway: sessions', () => {
-  it('answers session.init with a new session: instance id, capabilities ack/seq/replay, resume token', async () => {
+  it('answers session.init with a new session: instance id, capabilities ack/seq/replay/snapshot/task_status, resume token', async () => {
     const gw = await startGateway(cleanups, { instanceId: 'gw-test-1' });
     const { client, reply } = await gw.session({ session_id: 'sess-a', reconnect: false });
     expect(reply).toMatchObject({
       type: 'session.init',
       reconnect: false,
       instance_id: 'gw-test-1',
-      capabilities: ['ack', 'seq', 'replay'],
+      capabilities: ['ack', 'seq', 'replay', 'snapshot', 'task_status'],
       subscriptions: [],
     });
     expect(reply.session_id).toEqual(expect.any(String));
@@ -68,7 +68,7 @@ describe('gateway: sessions', () => {
       session_id: first.reply.session_id,
       reconnect: true,
       resume_token: first.reply.resume_token,
-      capabilities: ['ack', 'seq', 'replay'],
+      capabilities: ['ack', 'seq', 'replay', 'snapshot', 'task_status'],
       instance_id: gw.gateway.instanceId,
     });
     expect(reply.subscriptions).toEqual(['proj-1', 'proj-2']);
@@ -213,8 +213,8 @@ describe('gateway: subscriptions and replay', () => {
     expect(client.ofType('replay.gap')).toEqual([]);
   });
 
-  it('reports a replay.gap when the history was trimmed, then replays what is left', async () => {
-    const gw = await startGateway(cleanups, { memory: { historyLimit: 5 } });
+  it('without the snapshot extension: reports a replay.gap when the history was trimmed, then replays what is left', async () => {
+    const gw = await startGateway(cleanups, { memory: { historyLimit: 5 }, snapshot: false });
     await publishMany(gw.bus, 'proj-1', 12); // history keeps 8..12
     const { client } = await gw.session();
     client.send({ type: 'subscribe', project_id: 'proj-1', last_seq: 2 });
@@ -231,8 +231,8 @@ describe('gateway: subscriptions and replay', () => {
     expectValidEvents(client.frames);
   });
 
-  it('reports a replay.gap from seq 1 for last_seq 0 on a trimmed history', async () => {
-    const gw = await startGateway(cleanups, { memory: { historyLimit: 3 } });
+  it('without the snapshot extension: reports a replay.gap from seq 1 for last_seq 0 on a trimmed history', async () => {
+    const gw = await startGateway(cleanups, { memory: { historyLimit: 3 }, snapshot: false });
     await publishMany(gw.bus, 'proj-1', 10);
     const { client } = await gw.session();
     client.send({ type: 'subscribe', project_id: 'proj-1', last_seq: 0 });
@@ -244,8 +244,8 @@ describe('gateway: subscriptions and replay', () => {
   it.each([
     ['a bus with events', 3],
     ['an empty (restarted) bus', 0],
-  ])('a reset stream (last_seq beyond the last seq, %s) -> replay.gap with to_seq = current, then live events', async (_, current) => {
-    const gw = await startGateway(cleanups);
+  ])('without the snapshot extension: a reset stream (last_seq beyond the last seq, %s) -> replay.gap with to_seq = current, then live events', async (_, current) => {
+    const gw = await startGateway(cleanups, { snapshot: false });
     await publishMany(gw.bus, 'proj-1', current);
     const { client } = await gw.session();
     client.send({ type: 'subscribe', project_id: 'proj-1', last_seq: 40 });

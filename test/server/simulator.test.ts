@@ -279,6 +279,17 @@ describe('planGeneration', () => {
     }
   });
 
+  it('puts the boot nonce in task and take ids: the same seed and run after a restart never reuses an id', () => {
+    const before = planGeneration(request(), { seed: 7, run: 1, boot: 'aaaaaa' });
+    const after = planGeneration(request(), { seed: 7, run: 1, boot: 'bbbbbb' });
+    expect(before.task_id).toContain('aaaaaa');
+    expect(before.take_id).toContain('aaaaaa');
+    expect(after.task_id).not.toBe(before.task_id);
+    expect(after.take_id).not.toBe(before.take_id);
+    expect(planGeneration(request(), { seed: 7, run: 1, boot: 'aaaaaa' }).task_id).toBe(before.task_id);
+    expectAllAccepted(after);
+  });
+
   it('keeps different long node ids apart in take ids', () => {
     const a = success({ node_id: `${'n'.repeat(255)}a` });
     const b = success({ node_id: `${'n'.repeat(255)}b` });
@@ -298,10 +309,10 @@ describe('createSimulator', () => {
   });
   const cancel = (nodeId = 'node-1') => ({ type: 'cancel_generation' as const, node_id: nodeId, timestamp: 't' });
 
-  function setup(options: { speed?: number; seed?: number; failureRate?: number; ambientEveryMs?: number } = {}) {
+  function setup(options: { speed?: number; seed?: number; failureRate?: number; ambientEveryMs?: number; boot?: string } = {}) {
     const bus = createMemoryBus();
     const seen = collectBus(bus);
-    const simulator = createSimulator({ bus, seed: 5, failureRate: 0, ambientEveryMs: 0, ...options });
+    const simulator = createSimulator({ bus, seed: 5, failureRate: 0, ambientEveryMs: 0, boot: 'b00t01', ...options });
     cleanups.add(() => bus.close());
     cleanups.add(() => simulator.stop());
     return { bus, seen, simulator };
@@ -314,7 +325,7 @@ describe('createSimulator', () => {
     await seen.until((events) => (events.some((e) => e.frame.type === 'agent.completed' && e.frame.agent_type === 'Editor') ? true : undefined), 'the end of the run');
     await eventually(() => simulator.activeRuns().length === 0, 'the run to end');
 
-    const plan = planGeneration({ node_id: 'node-1', params: { prompt: 'A lone rider at dusk', steps: 6 }, command_id: 'cmd-node-1' }, { seed: 5, run: 1, failureRate: 0 });
+    const plan = planGeneration({ node_id: 'node-1', params: { prompt: 'A lone rider at dusk', steps: 6 }, command_id: 'cmd-node-1' }, { seed: 5, run: 1, failureRate: 0, boot: 'b00t01' });
     const published = seen.events.map((e) => e.frame);
     // No beat in this request: the narrative is the position alone, right before the take.
     const narrativeAt = published.findIndex((frame) => frame.type === 'narrative.progress');
@@ -413,10 +424,19 @@ describe('createSimulator', () => {
     expect(seen.events.slice(revoked).every((e) => e.frame.node_id !== 'node-1')).toBe(true);
   });
 
-  it('cancelling a node that is not running publishes nothing', () => {
+  it('cancelling a node that is not running publishes nothing (the gateway answers the client)', () => {
     const { seen, simulator } = setup();
     simulator.handleCommand(cancel('idle-node'), context);
     expect(seen.events).toEqual([]);
+  });
+
+  it('a cancel of a run the gateway saw running that this worker does not have (lost in a restart) publishes its REVOKED', async () => {
+    const { seen, simulator } = setup();
+    simulator.handleCommand(cancel('lost-node'), { ...context, runningTaskId: 'celery-old-1' });
+    const answer = await seen.until((events) => events[0]?.frame, 'the answer');
+    expect(answer).toMatchObject({ type: 'task.progress', task_id: 'celery-old-1', node_id: 'lost-node', state: 'REVOKED', project_id: 'proj-1' });
+    expect(parseFrame(JSON.stringify(answer))).toMatchObject({ ok: true, kind: 'event' });
+    expect(seen.events).toHaveLength(1);
   });
 
   it('a new start for a running node revokes the old run and starts run 2', () => {
@@ -433,6 +453,18 @@ describe('createSimulator', () => {
     expect(after[0]!.frame).toMatchObject({ type: 'generation.started' });
     expect(after.every((e) => e.frame.task_id !== firstTask)).toBe(true);
     expect(after.find((e) => e.frame.type === 'generation.completed')!.frame.takes[0].take_number).toBe(2);
+  });
+
+  it('two simulators (a restarted server) with the same seed give the same node different task and take ids', async () => {
+    const ids: Array<{ task: string; take: string }> = [];
+    for (const boot of [undefined, undefined]) {
+      const { seen, simulator } = setup({ speed: 1_000, boot });
+      simulator.handleCommand(start(), context);
+      const completed = await seen.until((events) => events.find((e) => e.frame.type === 'generation.completed')?.frame, 'completed');
+      ids.push({ task: completed.task_id as string, take: completed.takes[0].id as string });
+    }
+    expect(ids[1]!.task).not.toBe(ids[0]!.task);
+    expect(ids[1]!.take).not.toBe(ids[0]!.take);
   });
 
   it('stop() stops every run and publishes nothing more', () => {
