@@ -3,43 +3,15 @@
  * free loopback port, persistence off. Nothing is skipped: without redis-server the file fails
  * and says which Debian package to install.
  */
-import { createClient } from 'redis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createRedisBus, type RedisBusOptions } from '../../server/bus/redisBus.js';
+import { describe, expect, it } from 'vitest';
+import { useFileRedis } from './fileRedis.js';
+import { startRedisServer } from '../support/redis.js';
 import type { BusEvent, EventBus } from '../../server/bus/types.js';
-import { startRedisServer, type RedisServer } from '../support/redis.js';
-import { cleanupStack, collectBus, RawClient, startGateway, type Frame } from '../server/helpers.js';
+import { collectBus, RawClient, startGateway, type Frame } from '../server/helpers.js';
 import { startServer } from '../../server/main.js';
 
-let redis: RedisServer;
-let admin: ReturnType<typeof createClient>;
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-  admin = createClient({ url: redis.url });
-  admin.on('error', () => {});
-  await admin.connect();
-}, 20_000);
-
-afterAll(async () => {
-  await admin?.quit().catch(() => {});
-  await redis?.stop();
-});
-
-const cleanups = cleanupStack();
-afterEach(() => cleanups.run());
-
-let prefixCount = 0;
-/** Buses of one test share a prefix no other test uses. */
-function newPrefix() {
-  return `t${++prefixCount}-${process.pid}:`;
-}
-
-async function bus(prefix: string, options: Partial<RedisBusOptions> = {}): Promise<EventBus> {
-  const created = await createRedisBus({ url: redis.url, prefix, ...options });
-  cleanups.add(() => created.close());
-  return created;
-}
+const world = useFileRedis('t');
+const { cleanups, newPrefix, bus } = world;
 
 const event = (n: number, extra: Record<string, unknown> = {}) => ({ type: 'project.updated', data: { n, ...extra } });
 const range = (from: number, to: number) => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
@@ -119,7 +91,7 @@ describe('Redis bus: numbering and history', () => {
     const prefix = newPrefix();
     const a = await bus(prefix);
     for (const n of range(1, 5)) await a.publish('proj-1', event(n));
-    await admin.del(`${prefix}stream:proj-1`);
+    await world.admin.del(`${prefix}stream:proj-1`);
     expect(await a.history('proj-1', 2, 100)).toEqual({ events: [], oldestAvailable: 6 });
     expect(await a.history('proj-1', 5, 100)).toEqual({ events: [] });
     // Numbering goes on after the lost stream.
@@ -172,14 +144,14 @@ describe('Redis bus: fan-out, sessions, command ids', () => {
     await a.putSession(record, 60_000);
     expect(await b.getSession('sess-1')).toEqual(record);
     expect(await b.getSession('sess-2')).toBeUndefined();
-    const ttl = await admin.pTTL(`${prefix}session:sess-1`);
+    const ttl = await world.admin.pTTL(`${prefix}session:sess-1`);
     expect(ttl).toBeGreaterThan(50_000);
     expect(ttl).toBeLessThanOrEqual(60_000);
 
     // A short TTL expires.
     await b.putSession({ ...record, subscriptions: ['proj-1', 'proj-2'] }, 150);
     expect(await a.getSession('sess-1')).toMatchObject({ subscriptions: ['proj-1', 'proj-2'] });
-    const ttlAfter = await admin.pTTL(`${prefix}session:sess-1`);
+    const ttlAfter = await world.admin.pTTL(`${prefix}session:sess-1`);
     expect(ttlAfter).toBeGreaterThan(0);
     expect(ttlAfter).toBeLessThanOrEqual(150);
     let gone = false;
@@ -195,7 +167,7 @@ describe('Redis bus: fan-out, sessions, command ids', () => {
     expect(await a.claimCommand('cmd-1', 60_000)).toBe(true);
     expect(await b.claimCommand('cmd-1', 60_000)).toBe(false);
     expect(await a.claimCommand('cmd-1', 60_000)).toBe(false);
-    const ttl = await admin.pTTL(`${prefix}cmd:cmd-1`);
+    const ttl = await world.admin.pTTL(`${prefix}cmd:cmd-1`);
     expect(ttl).toBeGreaterThan(50_000);
 
     // Concurrent claims of one id: exactly one wins.
@@ -330,7 +302,7 @@ describe('Redis bus: command channel', () => {
     expect(elsewhere).toEqual([]);
     // The channel is a plain pub/sub channel named after the prefix.
     const raw: string[] = [];
-    const spy = admin.duplicate();
+    const spy = world.admin.duplicate();
     spy.on('error', () => {});
     await spy.connect();
     cleanups.add(() => spy.quit().catch(() => {}));
@@ -362,10 +334,10 @@ describe('Redis bus: command channel', () => {
 
   it('two gateways (ROLE=gateway) and one worker (ROLE=worker) on one Redis: a command sent to either gateway runs once', async () => {
     const prefix = newPrefix();
-    const worker = await startServer({ role: 'worker', redisUrl: redis.url, redisPrefix: prefix, speed: 50, failureRate: 0, ambientEveryMs: 0 });
+    const worker = await startServer({ role: 'worker', redisUrl: world.url, redisPrefix: prefix, speed: 50, failureRate: 0, ambientEveryMs: 0 });
     cleanups.add(() => worker.stop());
     const gateways = await Promise.all(
-      [0, 1].map(() => startServer({ role: 'gateway', port: 0, redisUrl: redis.url, redisPrefix: prefix, demoDir: '/nonexistent' })),
+      [0, 1].map(() => startServer({ role: 'gateway', port: 0, redisUrl: world.url, redisPrefix: prefix, demoDir: '/nonexistent' })),
     );
     for (const gw of gateways) cleanups.add(() => gw.stop());
     expect(gateways.map((gw) => gw.simulator)).toEqual([undefined, undefined]);

@@ -3,40 +3,14 @@
  * (a checkpoint per project plus the stream), so a restarted gateway, or another instance, still
  * answers with it; a completion published while the only gateway was down shows as completed.
  */
-import { createClient } from 'redis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createRedisBus } from '../../server/bus/redisBus.js';
+import { describe, expect, it } from 'vitest';
+import { useFileRedis } from './fileRedis.js';
 import type { EventBus } from '../../server/bus/types.js';
 import { parseFrame } from '../../src/protocol/index.js';
-import { startRedisServer, type RedisServer } from '../support/redis.js';
-import { cleanupStack, startGateway } from '../server/helpers.js';
+import { startGateway } from '../server/helpers.js';
 
-let redis: RedisServer;
-let admin: ReturnType<typeof createClient>;
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-  admin = createClient({ url: redis.url });
-  admin.on('error', () => {});
-  await admin.connect();
-}, 20_000);
-
-afterAll(async () => {
-  await admin?.quit().catch(() => {});
-  await redis?.stop();
-});
-
-const cleanups = cleanupStack();
-afterEach(() => cleanups.run());
-
-let prefixCount = 0;
-const newPrefix = () => `snap${++prefixCount}-${process.pid}:`;
-
-async function bus(prefix: string): Promise<EventBus> {
-  const created = await createRedisBus({ url: redis.url, prefix });
-  cleanups.add(() => created.close());
-  return created;
-}
+const world = useFileRedis('snap');
+const { cleanups, newPrefix, bus } = world;
 
 async function completedRun(target: EventBus, projectId: string, nodeId: string, taskId: string) {
   await target.publish(projectId, { type: 'generation.started', node_id: nodeId, task_id: taskId });
@@ -72,7 +46,7 @@ describe('gateway on Redis: snapshot and task status survive a gateway restart',
     await first.gateway.projectStates.read('proj-1');
     await first.gateway.shutdown();
     // Everything the stream held is gone (trimmed): only the checkpoint can tell.
-    await admin.del(`${prefix}stream:proj-1`);
+    await world.admin.del(`${prefix}stream:proj-1`);
 
     const second = await startGateway(cleanups, { bus: await bus(prefix) });
     const { client } = await second.session();
