@@ -91,7 +91,8 @@ export const MISSING_CHROMIUM =
 export function startDemoServer({ env = {}, timeoutMs = 20_000, log = false } = {}) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', ...env },
+    // No data file unless asked (DATA_FILE): each server starts empty, tests stay independent.
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', DATA_FILE: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

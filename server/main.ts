@@ -14,7 +14,11 @@
  * Environment: ROLE, PORT (default 8000), HOST (default 127.0.0.1), REDIS_URL, REDIS_PREFIX
  * (default 'cr:'), SEED, SPEED, FAILURE_RATE (chance a run fails at random, default 0), AMBIENT_MS (background activity every this many
  * ms at speed 1, 0 = none; default 9000), DEMO_DIR (default demo/dist), BOOT (pins the boot nonce
- * in task and take ids, for runs compared across servers; default random per process).
+ * in task and take ids, for runs compared across servers; default random per process), DATA_FILE
+ * (the memory bus's file, so that the demo keeps its takes across a restart, even `kill -9`;
+ * default canvas-realtime-demo-<PORT>.jsonl under the OS temp directory, none when PORT is 0 (a
+ * new port every time finds nothing again); `DATA_FILE=` (empty) for none; not used with
+ * REDIS_URL).
  *
  * `startServer(options)` does the same from code (the browser tests run it in-process) and can
  * stop and start the gateway alone on the same port while the bus and the simulator keep
@@ -22,7 +26,8 @@
  */
 import { existsSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
-import { resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import * as v from 'valibot';
 import { OUTBOUND_SCHEMAS } from '../src/protocol/index.js';
 import { createMemoryBus } from './bus/memoryBus.js';
@@ -44,6 +49,11 @@ export interface ServerOptions {
   redisPrefix?: string;
   /** A bus to use instead of creating one (not closed by stop()). */
   bus?: EventBus;
+  /**
+   * The memory bus's file (MemoryBusOptions.file): events and checkpoints survive a restart.
+   * Default none; main() gives the demo one (DATA_FILE). Not used with redisUrl or bus.
+   */
+  dataFile?: string;
   seed?: number;
   /** The simulator's boot nonce (SimulatorOptions.boot); default random per process. */
   boot?: string;
@@ -104,8 +114,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     bus = await createRedisBus({ url: options.redisUrl, prefix: options.redisPrefix });
     busLabel = `Redis at ${options.redisUrl}`;
   } else {
-    bus = createMemoryBus();
-    busLabel = 'embedded in-memory bus';
+    bus = createMemoryBus({ file: options.dataFile, log });
+    busLabel = options.dataFile ? `embedded in-memory bus, kept in ${options.dataFile}` : 'embedded in-memory bus';
   }
 
   let simulator: Simulator | undefined;
@@ -132,6 +142,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       sim.handleCommand(parsed.output as Parameters<Simulator['handleCommand']>[0], context as BusCommand['context']);
     });
     await bus.commandsReady();
+    // The runs a previous process left unfinished end before any client is served (no page
+    // loaded after a restart shows them generating).
+    await sim.recovered;
   }
 
   let http: Server | undefined;
@@ -206,13 +219,21 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   return running;
 }
 
+/** DATA_FILE: unset, the demo's default file for the port; empty, none. */
+export function dataFileOf(value: string | undefined, port: number): string | undefined {
+  if (value !== undefined) return value === '' ? undefined : resolve(value);
+  return port === 0 ? undefined : join(tmpdir(), `canvas-realtime-demo-${port}.jsonl`);
+}
+
 export async function main() {
   const env = process.env;
   const num = (name: string) => (env[name] === undefined || env[name] === '' ? undefined : Number(env[name]));
   const role = (env.ROLE ?? 'all') as Role;
+  const port = num('PORT') ?? 8000;
   const server = await startServer({
     role,
-    port: num('PORT') ?? 8000,
+    port,
+    dataFile: env.REDIS_URL ? undefined : dataFileOf(env.DATA_FILE, port),
     host: env.HOST ?? '127.0.0.1',
     redisUrl: env.REDIS_URL || undefined,
     redisPrefix: env.REDIS_PREFIX || undefined,

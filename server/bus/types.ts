@@ -48,6 +48,11 @@ export interface EventBus {
   history(projectId: string, afterSeq: number, limit: number): Promise<HistoryPage>;
   /** The last seq a project used (0 when none). */
   lastSeq(projectId: string): Promise<number>;
+  /**
+   * Every project the bus holds events of. Optional: the memory bus has it (a simulator started
+   * on a restored file retires the runs of the previous process); Redis does not list projects.
+   */
+  projectIds?(): Promise<string[]>;
   getSession(sessionId: string): Promise<SessionRecord | undefined>;
   putSession(record: SessionRecord, ttlMs: number): Promise<void>;
   /** Records a command id; false when it was already recorded (a resend): do not run it again. */

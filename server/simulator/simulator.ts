@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { isSafeKey, type OutboundFrameOf } from '../../src/protocol/index.js';
 import type { EventBus } from '../bus/types.js';
 import type { CommandContext } from '../gateway.js';
+import { retireLostRuns } from './lostRuns.js';
 import { planGeneration, type Frame, type Plan } from './plan.js';
 import { seededRandom } from './random.js';
 
@@ -40,6 +41,11 @@ export interface Simulator {
   handleCommand(frame: OutboundFrameOf<'start_generation'> | OutboundFrameOf<'cancel_generation'>, context: CommandContext): void;
   /** Runs under way, by node id. */
   activeRuns(): string[];
+  /**
+   * Resolves once the runs of a previous process found on a restored bus are retired
+   * (./lostRuns.ts), with how many; 0 at once on a bus that does not list its projects.
+   */
+  recovered: Promise<number>;
   stop(): void;
 }
 
@@ -119,7 +125,18 @@ export function createSimulator(options: SimulatorOptions): Simulator {
       : undefined;
   ambient?.unref?.();
 
+  const recovered = retireLostRuns(
+    bus,
+    (projectId, frame) => (stopped ? Promise.resolve() : publish(projectId, frame)),
+    (taskId) => Array.from(runs.values()).some((run) => run.plan.task_id === taskId),
+    log,
+  ).catch((error: unknown) => {
+    log(`simulator: retiring the runs of the previous process failed: ${(error as Error).message}`);
+    return 0;
+  });
+
   return {
+    recovered,
     handleCommand(frame, context) {
       if (stopped) return;
       projects.add(context.projectId);

@@ -2,11 +2,14 @@
  * The bus's command channel (publishCommand / onCommand) on the memory bus, the gateway handing
  * accepted commands to it, and server/main.ts's roles and in-process gateway restart.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryBus } from '../../server/bus/memoryBus.js';
 import type { BusCommand } from '../../server/bus/types.js';
-import { startServer } from '../../server/main.js';
+import { dataFileOf, startServer } from '../../server/main.js';
 import {
   connect,
   createMemoryStorage,
@@ -162,6 +165,28 @@ describe('server/main.ts: roles and an in-process gateway restart', () => {
     store.dispatch(startGeneration({ nodeId: 'node-1', projectId: 'proj-1', params: { prompt: 'a lighthouse', steps: 4 } }));
     const done = await waitForState(store, (s) => ['completed', 'error'].includes(getEntity(s.nodes, 'node-1')?.status ?? ''), 'the run to end');
     expect(getEntity(done.nodes, 'node-1')?.status).toMatch(/completed|error/);
+  });
+
+  it('DATA_FILE: the demo keeps its bus in a file per port under the temp directory by default; empty for none', () => {
+    expect(dataFileOf(undefined, 8000)).toBe(join(tmpdir(), 'canvas-realtime-demo-8000.jsonl'));
+    expect(dataFileOf('', 8000)).toBeUndefined();
+    expect(dataFileOf(undefined, 0)).toBeUndefined();
+    expect(dataFileOf('/data/demo.jsonl', 8000)).toBe('/data/demo.jsonl');
+  });
+
+  it('a server started again on its data file continues the projects where the last one stopped', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'i12-durable-main-'));
+    cleanups.add(() => rmSync(dir, { recursive: true, force: true }));
+    const dataFile = join(dir, 'demo.jsonl');
+    const options = { role: 'all' as const, port: 0, demoDir: '/nonexistent', ambientEveryMs: 0, dataFile };
+    const first = await startServer(options);
+    expect(first.busLabel).toContain(dataFile);
+    await first.bus.publish('proj-1', { type: 'git.commit', ref: 'main', message: 'before' });
+    await first.stop();
+    const second = await startServer(options);
+    cleanups.add(() => second.stop());
+    expect(await second.bus.lastSeq('proj-1')).toBe(1);
+    expect((await second.bus.publish('proj-1', { type: 'git.push', ref: 'main' })).seq).toBe(2);
   });
 
   it('serves the page and /healthz, and refuses a socket while the gateway is stopped', async () => {

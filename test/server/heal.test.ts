@@ -4,12 +4,18 @@
  * and its take with the snapshot that answers their subscribe; a memory-bus server killed
  * mid-run and started again (a new bus, simulator and gateway on the same port: what `kill -9`
  * and a restart of `npm start` leave) retires the run, answers a cancel, and a rerun adds a new
- * take.
+ * take; and one whose memory bus keeps a file (what `npm start` runs by default), killed mid-run
+ * and started again on that file: a fresh client sees the take made before the kill, the run cut
+ * off ends with the worker-lost error, and a rerun adds a new take.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryBus } from '../../server/bus/memoryBus.js';
 import { createGateway, type Gateway } from '../../server/gateway.js';
+import { WORKER_LOST } from '../../server/simulator/lostRuns.js';
 import { createSimulator, type Simulator } from '../../server/simulator/simulator.js';
 import {
   cancelGeneration,
@@ -30,9 +36,11 @@ afterEach(() => cleanups.run());
 type Storage = ReturnType<typeof createMemoryStorage>;
 
 /** A whole memory-bus server (what `npm start` runs): bus, simulator, gateway, on `port` (0: free). */
-async function server(port = 0, instanceId?: string, extensions: { snapshot?: boolean; taskStatus?: boolean } = {}) {
-  const bus = createMemoryBus();
+async function server(port = 0, instanceId?: string, extensions: { snapshot?: boolean; taskStatus?: boolean } = {}, file?: string) {
+  const bus = createMemoryBus({ file });
   const simulator: Simulator = createSimulator({ bus, seed: 2026, speed: 25, failureRate: 0, ambientEveryMs: 0 });
+  // As server/main.ts: the runs of a previous process end before any client is served.
+  await simulator.recovered;
   const gateway: Gateway = createGateway({ bus, host: '127.0.0.1', port, instanceId, heartbeatMs: 200, onCommand: simulator.handleCommand, ...extensions });
   await gateway.ready;
   let killed = false;
@@ -180,5 +188,50 @@ describe('the canvas heals: a memory-bus server killed mid-run and started again
     await eventually(() => after.simulator.activeRuns().length === 0, 'the rerun to end');
     // Figures for docs/RELIABILITY.md.
     console.log(`[heal] memory-bus restart: the lost runs left generating, and the cancel pressed while the server was down resolved, ${resolvedAfterMs} ms after the new server started`);
+  });
+});
+
+describe('the canvas heals: a memory-bus server with a file (the demo) killed mid-run and started again on it', () => {
+  it('a fresh client shows the take made before the kill, the run cut off ends with the worker-lost error, a rerun adds a new take', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'i12-durable-heal-'));
+    cleanups.add(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'demo.jsonl');
+
+    const before = await server(0, 'gw-before', {}, file);
+    const open = client(before.url);
+    await ready(open);
+    await generateOnce(open, 'node-1');
+    const firstTake = selectTakesByNode(open.getState(), 'node-1')[0]!.id;
+    open.dispatch(startGeneration({ nodeId: 'node-2', projectId: 'proj-1', params: { prompt: 'A wide shot', steps: 30 } }));
+    await waitForState(open, (s) => (node(s, 'node-2')?.step ?? '').startsWith('Denoising'), 'node-2 denoising');
+    const cutTask = node(open.getState(), 'node-2')!.task_id;
+    // Dropped without a graceful stop: nothing flushed, only what was appended as it happened.
+    await before.kill();
+
+    const restartedAt = Date.now();
+    const after = await server(before.port, 'gw-after', {}, file);
+    expect(await after.simulator.recovered).toBe(1);
+
+    // A page loaded after the restart (new storage): the take, and no spinner.
+    const fresh = client(after.url);
+    await ready(fresh);
+    const healed = await waitForState(fresh, (s) => node(s, 'node-1')?.status === 'completed' && node(s, 'node-2')?.status === 'error', 'the project restored');
+    console.log(`[heal] memory bus with a file: a fresh client showed the take and the lost run ${Date.now() - restartedAt} ms after the new server started`);
+    expect(selectTakesByNode(healed, 'node-1').map((take) => take.id)).toEqual([firstTake]);
+    expect(node(healed, 'node-2')).toMatchObject({ status: 'error', error: WORKER_LOST, task_id: cutTask });
+    expect(healed.nodes.generating_ids).toEqual([]);
+    // The tab that stayed open sees the run end the same way.
+    await waitForState(open, (s) => node(s, 'node-2')?.status === 'error' && node(s, 'node-2')?.error === WORKER_LOST, 'the open tab: node-2 lost');
+
+    // Generate works again, and the new take is a new one (ids unique across the restart).
+    const rerun = await generateOnce(fresh, 'node-1', 'After the restart');
+    const takes = selectTakesByNode(rerun, 'node-1').map((take) => take.id);
+    expect(takes).toHaveLength(2);
+    expect(takes).toContain(firstTake);
+    const retried = await generateOnce(fresh, 'node-2', 'A wide shot, again');
+    expect(node(retried, 'node-2')).toMatchObject({ status: 'completed' });
+    expect(selectTakesByNode(retried, 'node-2')).toHaveLength(1);
+    expect(retried.frames.rejected.total).toBe(0);
+    await eventually(() => after.simulator.activeRuns().length === 0, 'the reruns to end');
   });
 });
