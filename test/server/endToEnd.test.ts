@@ -5,6 +5,7 @@
  */
 import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitForState as waitForStateOf } from '../support/miniGateway.js';
 import { createMemoryBus } from '../../server/bus/memoryBus.js';
 import { createGateway } from '../../server/gateway.js';
 import { createSimulator } from '../../server/simulator/simulator.js';
@@ -53,21 +54,9 @@ function client(url: string, options: Partial<Parameters<typeof createRealtimeSt
 
 type Store = ReturnType<typeof client>;
 
-function waitForState(store: Store, predicate: (state: RealtimeState) => boolean, what: string, timeoutMs = 10_000): Promise<RealtimeState> {
-  return new Promise((resolve, reject) => {
-    if (predicate(store.getState())) return resolve(store.getState());
-    const timer = setTimeout(() => {
-      unsubscribe();
-      reject(new Error(`timed out waiting for ${what}`));
-    }, timeoutMs);
-    const unsubscribe = store.subscribe(() => {
-      if (!predicate(store.getState())) return;
-      clearTimeout(timer);
-      unsubscribe();
-      resolve(store.getState());
-    });
-  });
-}
+/** Resolves once `predicate` holds (test/support/miniGateway.ts); 10 s is a safety net, not a delay. */
+const waitForState = (store: Store, predicate: (state: RealtimeState) => boolean, what: string, timeoutMs = 10_000) =>
+  waitForStateOf(store, predicate, what, timeoutMs);
 
 /** Records, on every state change, what a canvas would show. */
 function watch(store: Store, nodeId: string) {

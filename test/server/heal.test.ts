@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitForState as waitForStateOf } from '../support/miniGateway.js';
 import { createMemoryBus } from '../../server/bus/memoryBus.js';
 import { createGateway, type Gateway } from '../../server/gateway.js';
 import { WORKER_LOST } from '../../server/simulator/lostRuns.js';
@@ -64,21 +65,9 @@ function client(url: string, storage: Storage = createMemoryStorage(), options: 
 
 type Store = ReturnType<typeof client>;
 
-function waitForState(store: Store, predicate: (state: RealtimeState) => boolean, what: string, timeoutMs = 10_000): Promise<RealtimeState> {
-  return new Promise((resolve, reject) => {
-    if (predicate(store.getState())) return resolve(store.getState());
-    const timer = setTimeout(() => {
-      unsubscribe();
-      reject(new Error(`timed out waiting for ${what}`));
-    }, timeoutMs);
-    const unsubscribe = store.subscribe(() => {
-      if (!predicate(store.getState())) return;
-      clearTimeout(timer);
-      unsubscribe();
-      resolve(store.getState());
-    });
-  });
-}
+/** Resolves once `predicate` holds (test/support/miniGateway.ts); 10 s is a safety net, not a delay. */
+const waitForState = (store: Store, predicate: (state: RealtimeState) => boolean, what: string, timeoutMs = 10_000) =>
+  waitForStateOf(store, predicate, what, timeoutMs);
 
 const node = (state: RealtimeState, id: string) => getEntity(state.nodes, id);
 
