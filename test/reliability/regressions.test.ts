@@ -52,6 +52,32 @@ function client(url: string, storage: StorageLike = createMemoryStorage()): Real
   return store;
 }
 
+/**
+ * A client subscribed to p1 and at seq 5 on a gateway whose process then goes away; a new
+ * gateway on the same port has an empty in-memory bus holding 8 events of a new numbering. The
+ * client is disconnected (session kept) and hears project.updated seqs in `seen` from now on.
+ */
+async function clientAtFiveAcrossABusReset(options: { snapshot: boolean }) {
+  const oldBus = createMemoryBus();
+  const first = await gatewayOn(oldBus);
+  const store = client(`ws://127.0.0.1:${first.port()}/ws`, createMemoryStorage());
+  store.dispatch(subscribeProject('p1'));
+  store.dispatch(connect());
+  await waitForState(store, (s) => s.connection.sessionReady, 'session');
+  await subscribed(oldBus, store, 'p1');
+  for (let n = 1; n <= 5; n++) await oldBus.publish('p1', event(n));
+  await waitForState(store, (s) => s.sync.lastSeq.p1 === 5, 'events 1-5');
+  store.dispatch(disconnect({ forgetSession: false }));
+  const port = first.port();
+  await first.terminate();
+  const newBus = createMemoryBus();
+  const second = await gatewayOn(newBus, { port, snapshot: options.snapshot });
+  for (let n = 1; n <= 8; n++) await newBus.publish('p1', event(100 + n));
+  const seen: number[] = [];
+  store.on('project.updated', (frame) => seen.push(frame.seq!));
+  return { store, newBus, second, seen };
+}
+
 async function subscribed(bus: EventBus, store: RealtimeStore, projectId: string) {
   for (let i = 0; i < 500; i++) {
     if ((await bus.getSession(store.getState().sync.sessionId ?? ''))?.subscriptions.includes(projectId)) return;
@@ -124,25 +150,8 @@ describe('regressions found by the reliability suites', () => {
   it('a client coming back to a gateway (without the snapshot extension) whose bus lost its data is told with a gap, even when the new numbering is already past its position (chaos)', async () => {
     // Before: with the new numbering at 8 and the client at 5, the gateway replayed 6-8 of the
     // new numbering as if nothing had happened (events 1-5 of it silently missed).
-    const oldBus = createMemoryBus();
-    const first = await gatewayOn(oldBus);
-    const storage = createMemoryStorage();
-    const store = client(`ws://127.0.0.1:${first.port()}/ws`, storage);
-    store.dispatch(subscribeProject('p1'));
-    store.dispatch(connect());
-    await waitForState(store, (s) => s.connection.sessionReady, 'session');
-    await subscribed(oldBus, store, 'p1');
-    for (let n = 1; n <= 5; n++) await oldBus.publish('p1', event(n));
-    await waitForState(store, (s) => s.sync.lastSeq.p1 === 5, 'events 1-5');
-    store.dispatch(disconnect({ forgetSession: false }));
     // The process restarts with an empty in-memory bus on the same port; 8 new events.
-    const port = first.port();
-    await first.terminate();
-    const newBus = createMemoryBus();
-    const second = await gatewayOn(newBus, { port, snapshot: false });
-    for (let n = 1; n <= 8; n++) await newBus.publish('p1', event(100 + n));
-    const seen: number[] = [];
-    store.on('project.updated', (frame) => seen.push(frame.seq!));
+    const { store, newBus, second, seen } = await clientAtFiveAcrossABusReset({ snapshot: false });
     store.dispatch(connect());
     const back = await waitForState(store, (s) => s.connection.sessionReady && s.sync.gaps.length > 0, 'the gap');
     expect(back.sync.gaps).toEqual([expect.objectContaining({ project_id: 'p1', from: 6, to: 8, detectedBy: 'server' })]);
@@ -155,23 +164,7 @@ describe('regressions found by the reliability suites', () => {
   });
 
   it('a client coming back to a gateway whose bus lost its data gets a project.snapshot of the new numbering, even when it is already past its position', async () => {
-    const oldBus = createMemoryBus();
-    const first = await gatewayOn(oldBus);
-    const store = client(`ws://127.0.0.1:${first.port()}/ws`, createMemoryStorage());
-    store.dispatch(subscribeProject('p1'));
-    store.dispatch(connect());
-    await waitForState(store, (s) => s.connection.sessionReady, 'session');
-    await subscribed(oldBus, store, 'p1');
-    for (let n = 1; n <= 5; n++) await oldBus.publish('p1', event(n));
-    await waitForState(store, (s) => s.sync.lastSeq.p1 === 5, 'events 1-5');
-    store.dispatch(disconnect({ forgetSession: false }));
-    const port = first.port();
-    await first.terminate();
-    const newBus = createMemoryBus();
-    await gatewayOn(newBus, { port });
-    for (let n = 1; n <= 8; n++) await newBus.publish('p1', event(100 + n));
-    const seen: number[] = [];
-    store.on('project.updated', (frame) => seen.push(frame.seq!));
+    const { store, newBus, seen } = await clientAtFiveAcrossABusReset({ snapshot: true });
     store.dispatch(connect());
     // Not 6-8 of the new numbering replayed as if they followed 5: the state as of 8.
     await waitForState(store, (s) => s.connection.sessionReady && s.sync.lastSeq.p1 === 8, 'the snapshot at 8');
