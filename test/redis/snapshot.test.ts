@@ -7,22 +7,14 @@ import { describe, expect, it } from 'vitest';
 import { useFileRedis } from './fileRedis.js';
 import type { EventBus } from '../../server/bus/types.js';
 import { parseFrame } from '../../src/protocol/index.js';
-import { startGateway } from '../server/helpers.js';
+import { publishCompletedRun, startGateway } from '../server/helpers.js';
 
 const world = useFileRedis('snap');
 const { cleanups, newPrefix, bus } = world;
 
-async function completedRun(target: EventBus, projectId: string, nodeId: string, taskId: string) {
-  await target.publish(projectId, { type: 'generation.started', node_id: nodeId, task_id: taskId });
-  await target.publish(projectId, { type: 'task.progress', node_id: nodeId, task_id: taskId, state: 'SUCCESS', progress: 100, result: { ok: true } });
-  await target.publish(projectId, {
-    type: 'generation.completed',
-    node_id: nodeId,
-    task_id: taskId,
-    output_path: `/media/${taskId}.png`,
-    takes: [{ id: `take-${taskId}`, take_number: 1, path: `/media/${taskId}.png`, created_at: '2026-01-01T00:00:00.000Z' }],
-  });
-}
+/** A run that completes; its task reported SUCCESS with a result on the way. */
+const completedRun = (target: EventBus, projectId: string, nodeId: string, taskId: string) =>
+  publishCompletedRun(target, { projectId, nodeId, taskId, progress: { state: 'SUCCESS', progress: 100, result: { ok: true } } });
 
 describe('Redis bus: project state checkpoints', () => {
   it('a checkpoint replaces the stored one only when newer', async () => {

@@ -235,3 +235,23 @@ export async function startGateway(
     },
   };
 }
+
+/**
+ * Publishes one generation run that completes with a take (`take-<taskId>`): generation.started,
+ * one task.progress with `progress` (its state and fields), generation.completed.
+ */
+export async function publishCompletedRun(
+  bus: EventBus,
+  run: { projectId: string; nodeId: string; taskId: string; progress: Record<string, unknown> & { state: string } },
+): Promise<void> {
+  const { projectId, nodeId, taskId } = run;
+  await bus.publish(projectId, { type: 'generation.started', node_id: nodeId, task_id: taskId });
+  await bus.publish(projectId, { type: 'task.progress', node_id: nodeId, task_id: taskId, ...run.progress });
+  await bus.publish(projectId, {
+    type: 'generation.completed',
+    node_id: nodeId,
+    task_id: taskId,
+    output_path: `/media/${taskId}.png`,
+    takes: [{ id: `take-${taskId}`, take_number: 1, path: `/media/${taskId}.png`, created_at: '2026-01-01T00:00:00.000Z' }],
+  });
+}

@@ -9,7 +9,7 @@ import { createMemoryBus } from '../../server/bus/memoryBus.js';
 import type { EventBus } from '../../server/bus/types.js';
 import { createProjectStates } from '../../server/state/projectStates.js';
 import { getEntity } from '../../src/slices/index.js';
-import { cleanupStack } from './helpers.js';
+import { cleanupStack, publishCompletedRun } from './helpers.js';
 
 const cleanups = cleanupStack();
 afterEach(() => cleanups.run());
@@ -20,17 +20,9 @@ function bus(historyLimit?: number) {
   return created;
 }
 
-async function run(target: EventBus, projectId: string, nodeId: string, taskId: string) {
-  await target.publish(projectId, { type: 'generation.started', node_id: nodeId, task_id: taskId });
-  await target.publish(projectId, { type: 'task.progress', node_id: nodeId, task_id: taskId, state: 'PROGRESS', progress: 50 });
-  await target.publish(projectId, {
-    type: 'generation.completed',
-    node_id: nodeId,
-    task_id: taskId,
-    output_path: `/media/${taskId}.png`,
-    takes: [{ id: `take-${taskId}`, take_number: 1, path: `/media/${taskId}.png`, created_at: '2026-01-01T00:00:00.000Z' }],
-  });
-}
+/** A run of node `nodeId` that completes; its task reported PROGRESS 50 on the way. */
+const run = (target: EventBus, projectId: string, nodeId: string, taskId: string) =>
+  publishCompletedRun(target, { projectId, nodeId, taskId, progress: { state: 'PROGRESS', progress: 50 } });
 
 describe('project states', () => {
   it('a read reduces every event published so far, per project, like a client would', async () => {
